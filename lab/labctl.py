@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Build, start and remove the local lab that the collection is deployed into.
+
+The lab is a podman bridge on 198.18.0.0/24 and 2001:db8:18::/64 with systemd
+containers, one per host of ``inventories/lab/hosts.yml``. Everything here is
+lab-only: workarounds for running daemons in unprivileged containers live in
+this file and in ``lab/image/``, never in the roles.
+
+    labctl.py image     build the cached base image (only when its recipe changed)
+    labctl.py up        image + network + containers, reusing what already exists
+    labctl.py up --fresh   remove the lab hosts first (molecule uses this)
+    labctl.py down      remove containers, network, and undo host IPv6 forwarding
+    labctl.py status    one line per lab host
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGE_DIR = ROOT / "lab" / "image"
+INVENTORY = ROOT / "inventories" / "lab" / "hosts.yml"
+# Machine-wide, like the lab itself (fixed names and addresses): any checkout
+# can bring the lab down, and the inventory names the key by a fixed path.
+STATE_DIR = Path(os.environ.get("LBSTACK_LAB_STATE", "/var/lib/lbstack-lab"))
+NETWORK = "lbstack-lab"
+SUBNET4, GATEWAY4 = "198.18.0.0/24", "198.18.0.1"
+SUBNET6, GATEWAY6 = "2001:db8:18::/64", "2001:db8:18::1"
+LABEL = "lbstack.lab=1"
+IPV6_FORWARDING = Path("/proc/sys/net/ipv6/conf/all/forwarding")
+
+# Per-group container settings. keepalived needs NET_ADMIN and NET_RAW; the
+# namespaced net.* keys the load_balancer role manages are preset here because
+# /proc/sys stays read-only inside the containers (never unmask it: that would
+# let the container write this machine's own kernel settings).
+GROUP_OPTIONS = {
+    "load_balancers": [
+        "--cap-add=NET_ADMIN", "--cap-add=NET_RAW",
+        "--sysctl=net.ipv4.ip_nonlocal_bind=1",
+        "--sysctl=net.ipv6.ip_nonlocal_bind=1",
+    ],
+    "rabbitmq": [],
+    "lab_clients": ["--cap-add=NET_RAW"],
+}
+
+
+def log(msg):
+    print(f"lab: {msg}", flush=True)
+
+
+def podman_env():
+    env = dict(os.environ)
+    env["CONTAINERS_CONF"] = str(STATE_DIR / "containers.conf")
+    return env
+
+
+def podman(*args, check=True, capture=True):
+    cmd = ["podman", *args]
+    res = subprocess.run(cmd, env=podman_env(), text=True,
+                         stdout=subprocess.PIPE if capture else None,
+                         stderr=subprocess.PIPE if capture else None)
+    if check and res.returncode != 0:
+        raise SystemExit(f"lab: {' '.join(cmd)} failed ({res.returncode}):\n{res.stderr}")
+    return res
+
+
+def lab_hosts():
+    """(name, group, ipv4, ipv6) for every host in the lab inventory."""
+    data = yaml.safe_load(INVENTORY.read_text())
+    hosts = []
+    for group, body in data["all"]["children"].items():
+        for name, hv in (body.get("hosts") or {}).items():
+            hosts.append((name, group, hv["ansible_host"], hv["lbstack_ipv6"]))
+    return hosts
+
+
+def write_state_files():
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    conf = STATE_DIR / "containers.conf"
+    text = (IMAGE_DIR / "containers.conf").read_text()
+    if not conf.exists() or conf.read_text() != text:
+        conf.write_text(text)
+    key = STATE_DIR / "id_ed25519"
+    if not key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lbstack-lab",
+                        "-f", str(key)], check=True)
+    (STATE_DIR / "authorized_keys").write_text((STATE_DIR / "id_ed25519.pub").read_text())
+
+
+# ---------------------------------------------------------------- image
+def recipe_digest():
+    h = hashlib.sha256()
+    for path in sorted(IMAGE_DIR.rglob("*")):
+        if path.is_file():
+            h.update(str(path.relative_to(IMAGE_DIR)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def image_name():
+    return f"localhost/lbstack-lab:{recipe_digest()}"
+
+
+def build_image():
+    write_state_files()
+    name = image_name()
+    if podman("image", "exists", name, check=False).returncode == 0:
+        log(f"image {name} is cached")
+        return name
+    log(f"building {name} (debootstrap, about a minute)")
+    recipe = yaml.safe_load((IMAGE_DIR / "recipe.yml").read_text())
+    with tempfile.TemporaryDirectory(prefix="lbstack-rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        subprocess.run(["debootstrap", "--variant=minbase",
+                        "--include=" + ",".join(recipe["include"]),
+                        recipe["suite"], str(rootfs), recipe["mirror"]],
+                       check=True, stdout=subprocess.DEVNULL)
+        overlay = IMAGE_DIR / "rootfs"
+        shutil.copytree(overlay, rootfs, dirs_exist_ok=True, symlinks=True)
+        for cmd in recipe["chroot"]:
+            subprocess.run(["chroot", str(rootfs), "/bin/sh", "-ec", cmd], check=True,
+                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                                "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"})
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        subprocess.run(["podman", "import", "--change", "CMD=/sbin/init", "-", name],
+                       stdin=tar.stdout, env=podman_env(), check=True, stdout=subprocess.DEVNULL)
+        if tar.wait() != 0:
+            raise SystemExit("lab: tar of the image rootfs failed")
+    for old in podman("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split():
+        if old.startswith("localhost/lbstack-lab:") and old != name:
+            podman("rmi", old, check=False)
+    return name
+
+
+# ---------------------------------------------------------------- network
+def ensure_network():
+    if podman("network", "exists", NETWORK, check=False).returncode == 0:
+        return
+    state = STATE_DIR / "state.json"
+    before = IPV6_FORWARDING.read_text().strip()
+    state.write_text(json.dumps({"ipv6_forwarding_before": before}))
+    podman("network", "create", "--label", LABEL,
+           "--subnet", SUBNET4, "--gateway", GATEWAY4,
+           "--ipv6", "--subnet", SUBNET6, "--gateway", GATEWAY6, NETWORK)
+    log(f"network {NETWORK} on {SUBNET4} and {SUBNET6}")
+
+
+# ---------------------------------------------------------------- hosts
+def container_state(name):
+    res = podman("inspect", "--format", "{{.State.Status}} {{.ImageName}}", name, check=False)
+    return res.stdout.split() if res.returncode == 0 else None
+
+
+def remove_host(name):
+    podman("rm", "-f", "-t", "0", name, check=False)
+
+
+def start_host(name, group, ip4, ip6, image):
+    state = container_state(name)
+    if state and state[1] != image:
+        log(f"{name}: image changed, recreating")
+        remove_host(name)
+        state = None
+    if state and state[0] == "running":
+        return False
+    if state:
+        podman("start", name)
+        return True
+    podman("run", "-d", "--name", name, "--hostname", name, "--label", LABEL,
+           "--network", NETWORK, "--ip", ip4, "--ip6", ip6,
+           "-v", f"{STATE_DIR / 'authorized_keys'}:/root/.ssh/authorized_keys:ro",
+           *GROUP_OPTIONS.get(group, []), image, "/sbin/init")
+    return True
+
+
+def wait_ssh(hosts, timeout=90):
+    deadline = time.monotonic() + timeout
+    pending = {ip4 for _, _, ip4, _ in hosts}
+    while pending and time.monotonic() < deadline:
+        for ip in list(pending):
+            try:
+                with socket.create_connection((ip, 22), timeout=1) as sock:
+                    if sock.recv(4).startswith(b"SSH"):
+                        pending.discard(ip)
+            except OSError:
+                pass
+        time.sleep(0.3)
+    if pending:
+        raise SystemExit(f"lab: no SSH on {sorted(pending)} after {timeout}s")
+
+
+def up(fresh=False):
+    image = build_image()
+    hosts = lab_hosts()
+    if fresh:
+        for name, *_ in hosts:
+            remove_host(name)
+    ensure_network()
+    started = [h for h in hosts if start_host(*h, image)]
+    wait_ssh(hosts)
+    log(f"{len(hosts)} hosts up ({len(started)} started, {len(hosts) - len(started)} reused)")
+
+
+def down():
+    for name, *_ in lab_hosts():
+        remove_host(name)
+    # Also containers a changed inventory no longer names.
+    for name in podman("ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}",
+                       check=False).stdout.split():
+        remove_host(name)
+    if podman("network", "exists", NETWORK, check=False).returncode == 0:
+        podman("network", "rm", "-f", NETWORK)
+    state = STATE_DIR / "state.json"
+    if state.exists():
+        before = json.loads(state.read_text()).get("ipv6_forwarding_before")
+        if before == "0" and IPV6_FORWARDING.read_text().strip() != "0":
+            IPV6_FORWARDING.write_text("0\n")
+            log("host IPv6 forwarding turned back off")
+        state.unlink()
+    log("lab removed")
+
+
+def status():
+    for name, group, ip4, ip6 in lab_hosts():
+        st = container_state(name)
+        print(f"{name:10} {group:15} {ip4:14} {ip6:20} {st[0] if st else 'absent'}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["image", "up", "down", "status"])
+    parser.add_argument("--fresh", action="store_true", help="with up: recreate the hosts")
+    args = parser.parse_args()
+    if shutil.which("podman") is None:
+        raise SystemExit("lab: podman is not installed; run `make deps` first")
+    if args.action == "image":
+        print(build_image())
+    elif args.action == "up":
+        up(fresh=args.fresh)
+    elif args.action == "down":
+        down()
+    else:
+        status()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
