@@ -1,0 +1,85 @@
+# lbstack.rabbitmq - make lab / make test. Every target sets up what it needs
+# on a fresh Debian 12 machine (run as root).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+ANSIBLE_WHEEL_VERSION := 12.3.0
+# Collections the project uses, copied out of the `ansible` package on PyPI
+# (Galaxy is not reachable from the lab machines).
+COLLECTIONS := ansible/posix community/rabbitmq
+COLL_DIR    := .collections/ansible_collections
+APT_PACKAGES := podman runc netavark aardvark-dns slirp4netns uidmap fuse-overlayfs \
+                iptables debootstrap openssh-client rsync python3-venv
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help deps venv lab lab-up lab-down lab-status test lint sanity unit molecule bench clean
+
+help:
+	@echo "make lab       build the local lab and deploy the full stack into it"
+	@echo "make test      lint, sanity, unit tests and the molecule scenarios"
+	@echo "make lab-down  remove every container and network the lab made"
+	@echo "make bench     benchmarks; figures go to tests/perf/results.md"
+
+deps: .stamp-deps
+.stamp-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: requirements.txt .stamp-deps
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	rm -rf .collections && mkdir -p $(COLL_DIR)/lbstack
+	ln -s ../../.. $(COLL_DIR)/lbstack/rabbitmq
+	tmp=$$(mktemp -d) && \
+	  $(VENV)/bin/pip download -q --disable-pip-version-check --no-deps -d $$tmp ansible==$(ANSIBLE_WHEEL_VERSION) && \
+	  $(PY) tools/install_collections.py $$tmp/ansible-*.whl $(COLL_DIR) $(COLLECTIONS) && \
+	  rm -rf $$tmp
+	touch $@
+
+lab: venv
+	$(PY) lab/labctl.py up
+	ansible-playbook site.yml
+	ansible-playbook playbooks/status.yml
+	ansible-playbook lab/roundtrip.yml
+
+lab-up: venv
+	$(PY) lab/labctl.py up
+
+lab-down:
+	@if [ -x $(PY) ]; then $(PY) lab/labctl.py down; else python3 -c 'import yaml' 2>/dev/null && python3 lab/labctl.py down; fi
+
+lab-status: venv
+	$(PY) lab/labctl.py status
+
+test: lint sanity unit molecule
+
+lint: venv
+	yamllint -s .
+	ansible-lint
+	ansible-playbook --syntax-check site.yml playbooks/*.yml
+
+unit: venv
+	$(PY) -m pytest -q tests/unit
+
+sanity: venv
+	rm -rf .build && mkdir -p .build/ansible_collections/lbstack/rabbitmq
+	git ls-files -z --cached --others --exclude-standard | rsync -a --from0 --files-from=- ./ .build/ansible_collections/lbstack/rabbitmq/
+	cd .build/ansible_collections/lbstack/rabbitmq && git init -q . && git add -A && \
+	  ansible-test sanity --python 3.11 --color no
+
+molecule: venv
+	molecule test --all
+
+bench: venv
+	$(PY) tests/perf/bench.py
+
+clean: lab-down
+	rm -rf $(VENV) .collections .build .stamp-deps

@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, lbstack.rabbitmq contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HAProxy side of a Layer 7 SNAT virtual service (TCP mode).
+
+``render_service`` turns one normalized service (see ``model.py``) into a
+``frontend``/``backend`` pair. The output is deterministic (no timestamps,
+sorted where order carries no meaning) so that an unchanged model renders
+byte-identical config and a re-run changes nothing.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import socket
+
+# AMQP 0-9-1 protocol header. A broker answers it with a Connection.Start
+# method frame: type 1, channel 0, a 4-byte size, then class 10 method 10.
+AMQP_HEADER_HEX = "414d515000000901"
+AMQP_CONNECTION_START_RE = "^010000[0-9a-fA-F]{8}000a000a"
+
+# IPVS scheduler names (the model's vocabulary) to HAProxy balance algorithms.
+BALANCE = {"rr": "roundrobin", "wrr": "roundrobin", "lc": "leastconn",
+           "wlc": "leastconn", "sh": "source"}
+
+
+def _bind_address(address, port):
+    if ":" in address:
+        return "[%s]:%d" % (address, port)
+    return "%s:%d" % (address, port)
+
+
+def _server_line(svc, rs):
+    address = rs["ip"] if rs["port"] is None else "%s:%d" % (rs["ip"], rs["port"])
+    words = ["server", rs["label"], address, "weight", str(rs["weight"])]
+    if svc["health_check"] != "none":
+        words.append("check")
+        if rs["port"] is None:
+            words += ["port", str(svc["ports"][0])]
+    if rs["max_conns"]:
+        words += ["maxconn", str(rs["max_conns"])]
+        if rs["min_conns"]:
+            words += ["minconn", str(rs["min_conns"])]
+    if svc["feedback"] == "agent":
+        words += ["agent-check", "agent-port", str(svc["feedback_port"]),
+                  "agent-inter", "%ds" % svc["check_interval"]]
+    if svc["proxy_protocol"]:
+        words += ["send-proxy-v2", "check-send-proxy"]
+    return "    " + " ".join(words)
+
+
+def render_service(svc):
+    """Return the HAProxy configuration text of one l7_snat virtual service."""
+    if svc["mode"] != "l7_snat":
+        raise ValueError("HAProxy renders l7_snat services, not %r" % svc["mode"])
+    name = svc["label"]
+    lines = [
+        "# Virtual service %s (Layer 7 SNAT, TCP mode), managed by lbstack.rabbitmq" % name,
+        "frontend %s" % name,
+        "    mode tcp",
+        "    option tcplog",
+        "    option clitcpka",
+        "    timeout client %ds" % svc["proxy_timeout"],
+    ]
+    for key in ("vip", "vip6"):
+        if svc[key]:
+            for port in svc["ports"]:
+                extra = " v6only" if key == "vip6" else ""
+                lines.append("    bind %s%s" % (_bind_address(svc[key], port), extra))
+    lines += [
+        "    default_backend %s" % name,
+        "",
+        "backend %s" % name,
+        "    mode tcp",
+        "    balance %s" % BALANCE[svc["scheduler"]],
+        "    option srvtcpka",
+        "    timeout connect %ds" % svc["connect_timeout"],
+        "    timeout server %ds" % svc["proxy_timeout"],
+        "    timeout check %ds" % svc["connect_timeout"],
+    ]
+    if svc["health_check"] == "amqp":
+        lines += [
+            "    option tcp-check",
+            "    tcp-check connect",
+            "    tcp-check send-binary %s" % AMQP_HEADER_HEX,
+            "    tcp-check expect rbinary %s" % AMQP_CONNECTION_START_RE,
+        ]
+    # A node that dies takes its connections with it; tell clients at once
+    # (on-marked-down) so that they reconnect to a healthy node.
+    lines.append("    default-server inter %ds fall 2 rise 2 on-marked-down shutdown-sessions"
+                 % svc["check_interval"])
+    lines += [_server_line(svc, rs) for rs in svc["real_servers"]]
+    return "\n".join(lines) + "\n"
+
+
+def fragment_name(label):
+    return "%s.cfg" % label
+
+
+def socket_command(path, command, timeout=5.0):
+    """Send one command to the HAProxy stats socket and return its answer."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+        sock.sendall(command.encode() + b"\n")
+        chunks = []
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        sock.close()
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def parse_show_proc(text):
+    """Parse the master CLI's ``show proc``.
+
+    Returns ``{"master": {...}, "workers": [...], "old_workers": [...]}`` where
+    each process is ``{"pid": int, "reloads": int, "failed": int}``. A worker
+    with ``reloads == 0`` was started by the latest (successful) reload; after a
+    failed reload the previous worker stays current and its count goes up.
+    """
+    result = {"master": None, "workers": [], "old_workers": []}
+    section = "master"
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            title = stripped.lstrip("#").strip().lower()
+            if title == "workers":
+                section = "workers"
+            elif title == "old workers":
+                section = "old_workers"
+            elif title == "programs":
+                section = "programs"
+            continue
+        words = stripped.split()
+        if len(words) < 3 or not words[0].isdigit() or section == "programs":
+            continue
+        proc = {"pid": int(words[0]), "type": words[1], "reloads": int(words[2]), "failed": 0}
+        if "[failed:" in stripped:
+            proc["failed"] = int(stripped.split("[failed:")[1].split("]")[0])
+        if words[1] == "master":
+            result["master"] = proc
+        elif section in ("workers", "old_workers"):
+            result[section].append(proc)
+    return result

@@ -1,0 +1,273 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, lbstack.rabbitmq contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The virtual service model: one declaration, validated once, rendered per engine.
+
+A virtual service (VIP) is declared with the appliance guide's fields in
+``lbstack_virtual_services``. :func:`normalize_services` fills in defaults,
+resolves real servers (RIPs) from inventory groups and checks every rule that
+can be checked on the controller. Errors name the field and the value, for
+example ``lbstack_virtual_services[0].vip: '1.2.3' is not an IP address``.
+
+Pure Python (stdlib ``ipaddress``), so that it runs in the action plugin on the
+controller and inside modules on the load balancers alike.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+MODES = ("l4_dr", "l7_snat")
+HEALTH_CHECKS = ("amqp", "tcp", "none")
+FEEDBACK_METHODS = ("agent", "http", "none")
+PROTOCOLS = ("tcp",)
+# Schedulers by their IPVS names (the guide's vocabulary); HAProxy gets the
+# closest balance algorithm from the renderer.
+SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sh")
+# Weight ranges the engines accept: HAProxy 0..256, IPVS 0..65535.
+WEIGHT_MAX = {"l7_snat": 256, "l4_dr": 65535}
+DEFAULT_AMQP_HEARTBEAT = 30
+DEFAULT_PROXY_TIMEOUT = 180
+LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+SERVICE_DEFAULTS = {
+    "vip": None,
+    "vip6": None,
+    "ports": [5672],
+    "protocol": "tcp",
+    "mode": "l7_snat",
+    "scheduler": "wlc",
+    "health_check": "amqp",
+    "check_interval": 2,
+    "feedback": "none",
+    "feedback_port": 3333,
+    "proxy_timeout": DEFAULT_PROXY_TIMEOUT,
+    "connect_timeout": 5,
+    "proxy_protocol": False,
+    "real_servers_group": None,
+    "real_servers": None,
+}
+REAL_SERVER_DEFAULTS = {"weight": 100, "min_conns": 0, "max_conns": 0, "port": None}
+
+
+class ModelError(ValueError):
+    """Bad input. The message starts with the field it is about."""
+
+    def __init__(self, field, message):
+        self.field = field
+        super(ModelError, self).__init__("%s: %s" % (field, message))
+
+
+def _ip(field, value, version=None):
+    try:
+        addr = ipaddress.ip_address(str(value).strip())
+    except ValueError:
+        raise ModelError(field, "%r is not an IP address" % (value,))
+    if version and addr.version != version:
+        raise ModelError(field, "%r is not an IPv%d address" % (value, version))
+    return addr
+
+
+def _int(field, value, low, high):
+    if isinstance(value, bool):
+        raise ModelError(field, "%r is not a whole number" % (value,))
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ModelError(field, "%r is not a whole number" % (value,))
+    if str(number) != str(value).strip():
+        raise ModelError(field, "%r is not a whole number" % (value,))
+    if not low <= number <= high:
+        raise ModelError(field, "%r is outside %d..%d" % (value, low, high))
+    return number
+
+
+def _choice(field, value, choices):
+    if value not in choices:
+        raise ModelError(field, "%r is not one of %s" % (value, ", ".join(choices)))
+    return value
+
+
+def _bool(field, value):
+    if isinstance(value, bool):
+        return value
+    raise ModelError(field, "%r is not a boolean" % (value,))
+
+
+def _real_servers(field, svc, inventory):
+    """RIPs from an explicit list or from an inventory group (label = host name)."""
+    explicit, group = svc.get("real_servers"), svc.get("real_servers_group")
+    if explicit and group:
+        raise ModelError(field, "set real_servers or real_servers_group, not both")
+    if group:
+        hosts = inventory.get("groups", {}).get(group)
+        if not hosts:
+            raise ModelError(field + ".real_servers_group",
+                             "%r is not an inventory group with hosts" % (group,))
+        addresses = inventory.get("addresses", {})
+        explicit = [{"label": h, "ip": addresses.get(h, {}).get("ip"), "host": h}
+                    for h in hosts]
+    if not explicit:
+        raise ModelError(field, "a virtual service needs real_servers or real_servers_group")
+    if not isinstance(explicit, list):
+        raise ModelError(field + ".real_servers", "must be a list")
+    out = []
+    for index, raw in enumerate(explicit):
+        rfield = "%s.real_servers[%d]" % (field, index)
+        if not isinstance(raw, dict):
+            raise ModelError(rfield, "must be a mapping with label and ip")
+        unknown = set(raw) - set(REAL_SERVER_DEFAULTS) - {"label", "ip", "host"}
+        if unknown:
+            raise ModelError(rfield, "unknown field(s) %s" % ", ".join(sorted(unknown)))
+        rs = dict(REAL_SERVER_DEFAULTS)
+        rs.update(raw)
+        label = rs.get("label")
+        if not isinstance(label, str) or not LABEL_RE.match(label):
+            raise ModelError(rfield + ".label", "%r must be 1-64 of A-Z a-z 0-9 _ . -" % (label,))
+        if rs.get("ip") in (None, ""):
+            raise ModelError(rfield + ".ip", "missing (for a group member, set ansible_host"
+                             " or lbstack_rip on host %r)" % (rs.get("host") or label,))
+        rs["ip"] = str(_ip(rfield + ".ip", rs["ip"], version=4))
+        rs["weight"] = _int(rfield + ".weight", rs["weight"], 0, WEIGHT_MAX[svc["mode"]])
+        rs["min_conns"] = _int(rfield + ".min_conns", rs["min_conns"], 0, 1000000)
+        rs["max_conns"] = _int(rfield + ".max_conns", rs["max_conns"], 0, 1000000)
+        if rs["max_conns"] and rs["min_conns"] > rs["max_conns"]:
+            raise ModelError(rfield + ".min_conns", "%d is above max_conns %d"
+                             % (rs["min_conns"], rs["max_conns"]))
+        if rs["port"] is not None:
+            rs["port"] = _int(rfield + ".port", rs["port"], 1, 65535)
+        rs.setdefault("host", None)
+        out.append(rs)
+    _unique(field + ".real_servers", [r["label"] for r in out], "label")
+    _unique(field + ".real_servers", ["%s:%s" % (r["ip"], r["port"]) for r in out], "ip:port")
+    return out
+
+
+def _unique(field, values, what):
+    seen = set()
+    for value in values:
+        if value in seen:
+            raise ModelError(field, "duplicate %s %r" % (what, value))
+        seen.add(value)
+
+
+def normalize_service(index, raw, inventory):
+    field = "lbstack_virtual_services[%d]" % index
+    if not isinstance(raw, dict):
+        raise ModelError(field, "must be a mapping")
+    unknown = set(raw) - set(SERVICE_DEFAULTS) - {"label"}
+    if unknown:
+        raise ModelError(field, "unknown field(s) %s" % ", ".join(sorted(unknown)))
+    svc = dict(SERVICE_DEFAULTS)
+    svc.update(dict((k, v) for k, v in raw.items() if v is not None))
+    label = svc.get("label")
+    if not isinstance(label, str) or not LABEL_RE.match(label):
+        raise ModelError(field + ".label", "%r must be 1-64 of A-Z a-z 0-9 _ . -" % (label,))
+    svc["mode"] = _choice(field + ".mode", svc["mode"], MODES)
+    if svc["vip"] is None and svc["vip6"] is None:
+        raise ModelError(field + ".vip", "a virtual service needs vip and/or vip6")
+    if svc["vip"] is not None:
+        svc["vip"] = str(_ip(field + ".vip", svc["vip"], version=4))
+    if svc["vip6"] is not None:
+        svc["vip6"] = str(_ip(field + ".vip6", svc["vip6"], version=6))
+    ports = svc["ports"]
+    if not isinstance(ports, list) or not ports:
+        raise ModelError(field + ".ports", "%r must be a non-empty list of ports" % (ports,))
+    svc["ports"] = [_int("%s.ports[%d]" % (field, i), p, 1, 65535) for i, p in enumerate(ports)]
+    _unique(field + ".ports", svc["ports"], "port")
+    svc["protocol"] = _choice(field + ".protocol", svc["protocol"], PROTOCOLS)
+    svc["scheduler"] = _choice(field + ".scheduler", svc["scheduler"], SCHEDULERS)
+    svc["health_check"] = _choice(field + ".health_check", svc["health_check"], HEALTH_CHECKS)
+    svc["feedback"] = _choice(field + ".feedback", svc["feedback"], FEEDBACK_METHODS)
+    if svc["mode"] == "l7_snat" and svc["feedback"] == "http":
+        raise ModelError(field + ".feedback", "'http' feedback is Layer 4 only; use 'agent' on l7_snat")
+    svc["feedback_port"] = _int(field + ".feedback_port", svc["feedback_port"], 1, 65535)
+    svc["check_interval"] = _int(field + ".check_interval", svc["check_interval"], 1, 3600)
+    svc["proxy_timeout"] = _int(field + ".proxy_timeout", svc["proxy_timeout"], 1, 86400)
+    svc["connect_timeout"] = _int(field + ".connect_timeout", svc["connect_timeout"], 1, 3600)
+    svc["proxy_protocol"] = _bool(field + ".proxy_protocol", svc["proxy_protocol"])
+    if svc["proxy_protocol"] and svc["mode"] != "l7_snat":
+        raise ModelError(field + ".proxy_protocol",
+                         "the PROXY protocol needs a proxy; mode %r cannot carry it (use l7_snat)"
+                         % svc["mode"])
+    svc["real_servers"] = _real_servers(field, svc, inventory)
+    svc.pop("real_servers_group", None)
+    for i, rs in enumerate(svc["real_servers"]):
+        if svc["mode"] == "l4_dr" and rs["port"] is not None and \
+                (len(svc["ports"]) > 1 or rs["port"] != svc["ports"][0]):
+            raise ModelError("%s.real_servers[%d].port" % (field, i),
+                             "%d: Direct Routing cannot translate ports; leave it empty or"
+                             " equal to the VIP port" % rs["port"])
+    return svc
+
+
+def normalize_services(services, inventory, heartbeat=DEFAULT_AMQP_HEARTBEAT):
+    """Validate and complete ``lbstack_virtual_services``.
+
+    ``inventory`` is ``{"groups": {name: [hosts]}, "addresses": {host: {"ip": ..}},
+    "load_balancers": {host: ["ip", ...]}}``. Returns the list of normalized services.
+    """
+    if services is None:
+        services = []
+    if not isinstance(services, list):
+        raise ModelError("lbstack_virtual_services", "must be a list of virtual services")
+    heartbeat = _int("rabbitmq_cluster_heartbeat", heartbeat, 0, 3600)
+    out = [normalize_service(i, raw, inventory) for i, raw in enumerate(services)]
+    _unique("lbstack_virtual_services", [s["label"] for s in out], "label")
+    endpoints = set()
+    lb_addresses = {}
+    for host, addresses in (inventory.get("load_balancers") or {}).items():
+        for address in addresses:
+            if address:
+                lb_addresses[str(ipaddress.ip_address(address))] = host
+    for i, svc in enumerate(out):
+        field = "lbstack_virtual_services[%d]" % i
+        for key in ("vip", "vip6"):
+            vip = svc[key]
+            if vip is None:
+                continue
+            for port in svc["ports"]:
+                endpoint = "[%s]:%d" % (vip, port)
+                if endpoint in endpoints:
+                    raise ModelError(field + "." + key, "%s:%d is already used by another"
+                                     " virtual service" % (vip, port))
+                endpoints.add(endpoint)
+            for rs in svc["real_servers"]:
+                if rs["ip"] == vip:
+                    raise ModelError(field + "." + key, "%s is also the IP of real server %r"
+                                     % (vip, rs["label"]))
+            if vip in lb_addresses:
+                raise ModelError(field + "." + key, "%s is the own address of load balancer %r;"
+                                 " a VIP must float" % (vip, lb_addresses[vip]))
+        if heartbeat and svc["proxy_timeout"] <= 2 * heartbeat:
+            raise ModelError(field + ".proxy_timeout",
+                             "%ds must be above twice the AMQP heartbeat (%ds), or idle"
+                             " connections are cut" % (svc["proxy_timeout"], heartbeat))
+    return out
+
+
+def check_pair(settings_by_host):
+    """An HA pair must agree on everything it shares.
+
+    ``settings_by_host`` maps each load balancer to a dict of its shared settings
+    (virtual services, VRRP settings). Raises on the first difference.
+    """
+    hosts = sorted(settings_by_host)
+    if len(hosts) > 2:
+        raise ModelError("load_balancers", "%d hosts: one is a single unit, two an HA pair;"
+                         " more are not supported (%s)" % (len(hosts), ", ".join(hosts)))
+    if len(hosts) < 2:
+        return
+    first, second = (settings_by_host[h] for h in hosts)
+    for key in sorted(set(first) | set(second)):
+        if first.get(key) != second.get(key):
+            raise ModelError(key, "the HA pair disagrees: %s has %r, %s has %r"
+                             % (hosts[0], first.get(key), hosts[1], second.get(key)))
+
+
+def services_for_real_server(services, ip):
+    """The normalized services in which ``ip`` is a real server."""
+    return [s for s in services if any(rs["ip"] == ip for rs in s["real_servers"])]

@@ -1,0 +1,69 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, lbstack.rabbitmq contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: preflight
+short_description: Validate the lbstack.rabbitmq model on the controller
+version_added: 0.1.0
+description:
+  - Checks C(lbstack_virtual_services), the real servers it names and the load balancer
+    group before any host is changed, and returns the normalized virtual services.
+  - A bad field fails the task with a message that names the field and its value, for
+    example C(lbstack_virtual_services[0].vip: '198.18.0.21' is also the IP of real server 'rabbit1').
+  - Rules - valid IPv4/IPv6 addresses; a VIP that is neither a real server's nor a load
+    balancer's own address; unique labels and VIP:port pairs; a known mode, scheduler,
+    health check and feedback method; weights within the engine's range (HAProxy 0-256,
+    IPVS 0-65535); proxy timeouts above twice the AMQP heartbeat; the PROXY protocol only
+    on C(l7_snat); no port translation in C(l4_dr); one or two load balancers, and an HA
+    pair whose members agree on C(lbstack_virtual_services) and every C(load_balancer_vrrp_*) variable.
+  - This is an action plugin; it runs on the controller only.
+author:
+  - lbstack.rabbitmq contributors
+options:
+  services:
+    description: The virtual services; defaults to the host's C(lbstack_virtual_services).
+    type: list
+    elements: raw
+  load_balancers_group:
+    description: Inventory group of the load balancers.
+    type: str
+    default: load_balancers
+  rabbitmq_group:
+    description: Inventory group of the brokers; its first host gives C(rabbitmq_cluster_heartbeat).
+    type: str
+    default: rabbitmq
+attributes:
+  check_mode:
+    support: full
+    description: Reads only.
+  diff_mode:
+    support: none
+    description: Nothing to show.
+"""
+
+EXAMPLES = r"""
+- name: Validate the model before any host changes
+  lbstack.rabbitmq.preflight:
+  register: model
+  run_once: true
+"""
+
+RETURN = r"""
+services:
+  description: The virtual services with defaults filled in and real servers resolved.
+  returned: success
+  type: list
+  elements: dict
+field:
+  description: The field a failure is about.
+  returned: failure
+  type: str
+  sample: lbstack_virtual_services[0].vip
+"""
