@@ -18,7 +18,8 @@ import socket
 # AMQP 0-9-1 protocol header. A broker answers it with a Connection.Start
 # method frame: type 1, channel 0, a 4-byte size, then class 10 method 10.
 AMQP_HEADER_HEX = "414d515000000901"
-AMQP_CONNECTION_START_RE = "^010000[0-9a-fA-F]{8}000a000a"
+# HAProxy matches rbinary against the upper-case hex dump of the response.
+AMQP_CONNECTION_START_RE = "^010000[0-9A-F]{8}000A000A"
 
 # IPVS scheduler names (the model's vocabulary) to HAProxy balance algorithms.
 BALANCE = {"rr": "roundrobin", "wrr": "roundrobin", "lc": "leastconn",
@@ -150,3 +151,53 @@ def parse_show_proc(text):
         elif section in ("workers", "old_workers"):
             result[section].append(proc)
     return result
+
+
+def parse_show_stat(text):
+    """Parse ``show stat`` CSV into a list of dicts keyed by the header's field names."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("# "):
+        return []
+    header = lines[0][2:].rstrip(",").split(",")
+    rows = []
+    for line in lines[1:]:
+        values = line.rstrip(",").split(",")
+        rows.append(dict(zip(header, values)))
+    return rows
+
+
+def _int_or_zero(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def overview(rows):
+    """Group ``show stat`` rows into virtual services with their real servers.
+
+    Frontends and backends share the service label; the result lists, per
+    label, the frontend's status and current connections and each server's
+    health, weight and current connections.
+    """
+    services = {}
+    for row in rows:
+        name, kind = row.get("pxname"), row.get("svname")
+        entry = services.setdefault(name, {"label": name, "status": None, "conns": 0,
+                                           "real_servers": []})
+        if kind == "FRONTEND":
+            entry["status"] = row.get("status")
+            entry["conns"] = _int_or_zero(row.get("scur"))
+        elif kind == "BACKEND":
+            entry["backend_status"] = row.get("status")
+        else:
+            entry["real_servers"].append({
+                "label": kind,
+                "address": row.get("addr", ""),
+                "health": row.get("status"),
+                "check": row.get("check_status", ""),
+                "weight": _int_or_zero(row.get("weight")),
+                "conns": _int_or_zero(row.get("scur")),
+                "total_conns": _int_or_zero(row.get("stot")),
+            })
+    return [services[name] for name in sorted(services) if services[name]["status"]]

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""A real AMQP 0-9-1 client for the lab, the tests and the benchmarks (pika).
+
+Every command prints one JSON object on stdout.
+
+    amqp_client.py roundtrip --host VIP          one message there and back
+    amqp_client.py publish --count 1000 --queue Q   persistent, publisher confirms
+    amqp_client.py consume --count 1000 --queue Q   get and ack them all
+    amqp_client.py probe --seconds 20 --interval 0.02   publish with confirms on a timer,
+        reconnecting on failure; reports the longest gap and the reconnects
+    amqp_client.py hold --connections 100 --seconds 30   long-lived connections,
+        each one used every second; reports how many stayed open and working
+
+Credentials come from --user/--password or AMQP_USER/AMQP_PASSWORD.
+Queues are durable quorum queues, the collection's documented default.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+
+import pika
+import pika.exceptions
+
+QUEUE_ARGS = {"x-queue-type": "quorum"}
+PERSISTENT = pika.BasicProperties(delivery_mode=2)
+
+
+def params(args, attempts=1):
+    return pika.ConnectionParameters(
+        host=args.host, port=args.port, virtual_host="/",
+        credentials=pika.PlainCredentials(args.user, args.password),
+        heartbeat=args.heartbeat, blocked_connection_timeout=30,
+        socket_timeout=5, connection_attempts=attempts, retry_delay=0.2)
+
+
+def open_channel(args, queue, attempts=1):
+    conn = pika.BlockingConnection(params(args, attempts))
+    ch = conn.channel()
+    ch.confirm_delivery()
+    if queue:
+        ch.queue_declare(queue=queue, durable=True, arguments=QUEUE_ARGS)
+    return conn, ch
+
+
+def out(**result):
+    print(json.dumps(result, sort_keys=True))
+    sys.stdout.flush()
+
+
+def cmd_roundtrip(args):
+    queue = args.queue or "lbstack.roundtrip"
+    started = time.monotonic()
+    conn, ch = open_channel(args, queue)
+    ch.queue_purge(queue)
+    body = ("lbstack round trip %s" % uuid.uuid4()).encode()
+    ch.basic_publish("", queue, body, PERSISTENT, mandatory=True)
+    got = None
+    deadline = time.monotonic() + 10
+    while got is None and time.monotonic() < deadline:
+        _, _, got = ch.basic_get(queue, auto_ack=True)
+        if got is None:
+            time.sleep(0.05)
+    server = conn._impl.server_properties or {}
+    conn.close()
+    ok = got == body
+    out(ok=ok, host=args.host, port=args.port, queue=queue, message=body.decode(),
+        received=got.decode() if got else None,
+        cluster_name=(server.get("cluster_name") or b"").decode() if isinstance(
+            server.get("cluster_name"), bytes) else server.get("cluster_name"),
+        version=(server.get("version") or b"").decode() if isinstance(
+            server.get("version"), bytes) else server.get("version"),
+        milliseconds=round((time.monotonic() - started) * 1000, 1))
+    return 0 if ok else 1
+
+
+def cmd_publish(args):
+    conn, ch = open_channel(args, args.queue)
+    if args.purge:
+        ch.queue_purge(args.queue)
+    started = time.monotonic()
+    for i in range(args.count):
+        ch.basic_publish("", args.queue, ("%d" % i).encode(), PERSISTENT, mandatory=True)
+    seconds = time.monotonic() - started
+    conn.close()
+    out(published=args.count, confirmed=args.count, seconds=round(seconds, 3),
+        rate=round(args.count / seconds, 1), host=args.host)
+    return 0
+
+
+def cmd_consume(args):
+    conn, ch = open_channel(args, args.queue)
+    seen = set()
+    started = time.monotonic()
+    deadline = started + args.timeout
+    while len(seen) < args.count and time.monotonic() < deadline:
+        method, _, body = ch.basic_get(args.queue, auto_ack=False)
+        if method is None:
+            time.sleep(0.05)
+            continue
+        seen.add(body)
+        ch.basic_ack(method.delivery_tag)
+    left = ch.queue_declare(queue=args.queue, durable=True, arguments=QUEUE_ARGS,
+                            passive=True).method.message_count
+    conn.close()
+    expected = set(("%d" % i).encode() for i in range(args.count))
+    ok = seen == expected
+    out(ok=ok, consumed=len(seen), missing=len(expected - seen), left_in_queue=left,
+        seconds=round(time.monotonic() - started, 3))
+    return 0 if ok else 1
+
+
+def cmd_probe(args):
+    """Publish with confirms every --interval seconds for --seconds, reconnecting on failure."""
+    queue = args.queue or "lbstack.probe"
+    conn = ch = None
+    connects = 0
+    failures = 0
+    last_ok = None
+    gaps = []
+    sent = 0
+    start = time.monotonic()
+    end = start + args.seconds
+    while time.monotonic() < end:
+        tick = time.monotonic()
+        try:
+            if ch is None:
+                conn, ch = open_channel(args, queue)
+                connects += 1
+            ch.basic_publish("", queue, b"p", mandatory=True)
+            sent += 1
+            now = time.monotonic()
+            if last_ok is not None and now - last_ok > 3 * args.interval + 0.05:
+                gaps.append(round(now - last_ok, 3))
+            last_ok = now
+        except (pika.exceptions.AMQPError, OSError):
+            failures += 1
+            try:
+                if conn is not None and conn.is_open:
+                    conn.close()
+            except Exception:
+                pass
+            conn = ch = None
+        delay = args.interval - (time.monotonic() - tick)
+        if delay > 0:
+            time.sleep(delay)
+    try:
+        ch.queue_purge(queue)
+        conn.close()
+    except Exception:
+        pass
+    out(sent=sent, connects=connects, reconnects=max(connects - 1, 0), failures=failures,
+        gaps=gaps, longest_gap=max(gaps) if gaps else 0.0, interval=args.interval,
+        seconds=args.seconds, host=args.host)
+    return 0
+
+
+def cmd_hold(args):
+    """Open N connections, use each one every second for --seconds; count the survivors."""
+    queue = args.queue or "lbstack.hold"
+    chans = []
+    for _ in range(args.connections):
+        chans.append(open_channel(args, queue))
+    broken = set()
+    end = time.monotonic() + args.seconds
+    while time.monotonic() < end:
+        for index, (conn, ch) in enumerate(chans):
+            if index in broken:
+                continue
+            try:
+                ch.basic_publish("", queue, b"h", mandatory=True)
+                conn.process_data_events(0)
+            except (pika.exceptions.AMQPError, OSError):
+                broken.add(index)
+        time.sleep(1)
+    for index, (conn, ch) in enumerate(chans):
+        if index not in broken:
+            try:
+                conn.close()
+            except Exception:
+                broken.add(index)
+    survivors = args.connections - len(broken)
+    out(connections=args.connections, survived=survivors,
+        share=round(survivors / float(args.connections), 4), seconds=args.seconds)
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("roundtrip", "publish", "consume", "probe", "hold"):
+        p = sub.add_parser(name)
+        p.add_argument("--host", default="198.18.0.100")
+        p.add_argument("--port", type=int, default=5672)
+        p.add_argument("--user", default=os.environ.get("AMQP_USER", "lbstack"))
+        p.add_argument("--password", default=os.environ.get("AMQP_PASSWORD", ""))
+        p.add_argument("--heartbeat", type=int, default=30)
+        p.add_argument("--queue", default=None)
+        p.add_argument("--count", type=int, default=1000)
+        p.add_argument("--timeout", type=float, default=60)
+        p.add_argument("--purge", action="store_true")
+        p.add_argument("--seconds", type=float, default=20)
+        p.add_argument("--interval", type=float, default=0.02)
+        p.add_argument("--connections", type=int, default=100)
+    args = parser.parse_args()
+    if args.command in ("publish", "consume") and not args.queue:
+        parser.error("--queue is required")
+    return globals()["cmd_" + args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, lbstack.rabbitmq contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: lb_info
+short_description: Read the state of a load balancer (the System Overview)
+version_added: 0.1.0
+description:
+  - Read-only. Reports whether this load balancer holds the VIPs (VRRP MASTER) and, from
+    HAProxy's stats socket, each Layer 7 virtual service with its real servers' health,
+    weight and current connections.
+author:
+  - lbstack.rabbitmq contributors
+options:
+  vips:
+    description: The VIPs to look for on this host; holding any of them means MASTER.
+    type: list
+    elements: str
+    default: []
+  stats_socket:
+    description: HAProxy's stats socket.
+    type: path
+    default: /run/haproxy/admin.sock
+extends_documentation_fragment: []
+attributes:
+  check_mode:
+    support: full
+    description: Reads only.
+  diff_mode:
+    support: none
+    description: Nothing to show.
+"""
+
+EXAMPLES = r"""
+- name: Read the load balancer state
+  lbstack.rabbitmq.lb_info:
+    vips: [198.18.0.100]
+  register: lb
+"""
+
+RETURN = r"""
+vrrp_state:
+  description: C(MASTER) when this host holds at least one of O(vips), else C(BACKUP).
+  returned: always
+  type: str
+  sample: MASTER
+held_vips:
+  description: The VIPs of O(vips) this host holds.
+  returned: always
+  type: list
+  elements: str
+services:
+  description: Layer 7 virtual services with status, connections and real servers.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - label: RabbitMQ_HA
+      status: OPEN
+      conns: 2
+      real_servers:
+        - {label: rabbit1, address: "198.18.0.21:5672", health: UP, check: L7OK, weight: 100, conns: 1}
+"""
+
+import ipaddress
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import haproxy
+
+
+def host_addresses(module):
+    ip = module.get_bin_path("ip", required=True)
+    rc, out, err = module.run_command([ip, "-j", "addr", "show"])
+    if rc != 0:
+        module.fail_json(msg="ip addr failed", stderr=err)
+    found = set()
+    for link in json.loads(out or "[]"):
+        for addr in link.get("addr_info", []):
+            found.add(str(ipaddress.ip_address(addr["local"])))
+    return found
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            vips=dict(type="list", elements="str", default=[]),
+            stats_socket=dict(type="path", default="/run/haproxy/admin.sock"),
+        ),
+        supports_check_mode=True,
+    )
+    vips = [str(ipaddress.ip_address(v)) for v in module.params["vips"]]
+    held = sorted(set(vips) & host_addresses(module))
+    services = []
+    sock = module.params["stats_socket"]
+    if os.path.exists(sock):
+        try:
+            services = haproxy.overview(haproxy.parse_show_stat(
+                haproxy.socket_command(sock, "show stat")))
+        except (IOError, OSError) as exc:
+            module.warn("cannot read HAProxy stats from %s: %s" % (sock, exc))
+    module.exit_json(changed=False, vrrp_state="MASTER" if held else "BACKUP",
+                     held_vips=held, services=services)
+
+
+if __name__ == "__main__":
+    main()
