@@ -11,6 +11,7 @@ this file and in ``lab/image/``, never in the roles.
     labctl.py up --fresh   remove the lab hosts first (molecule uses this)
     labctl.py down      remove containers, network, and undo host IPv6 forwarding
     labctl.py status    one line per lab host
+    labctl.py kill HOST   hard-stop one lab host (a host failure for the tests); `up` restarts it
 """
 
 import argparse
@@ -95,6 +96,18 @@ def write_state_files():
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lbstack-lab",
                         "-f", str(key)], check=True)
     (STATE_DIR / "authorized_keys").write_text((STATE_DIR / "id_ed25519.pub").read_text())
+    # For ssh, testinfra and scp into the lab by address: ssh -F STATE_DIR/ssh_config 198.18.0.21
+    (STATE_DIR / "ssh_config").write_text(
+        "Host 198.18.0.* 2001:db8:18::*\n"
+        "  User root\n"
+        "  IdentityFile %s\n"
+        "  StrictHostKeyChecking no\n"
+        "  UserKnownHostsFile /dev/null\n"
+        "  LogLevel ERROR\n"
+        "  ConnectTimeout 5\n"
+        "  ControlMaster auto\n"
+        "  ControlPath /tmp/lbstack-lab-ssh-%%C\n"
+        "  ControlPersist 30\n" % key)
 
 
 # ---------------------------------------------------------------- image
@@ -238,7 +251,8 @@ def status():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["image", "up", "down", "status"])
+    parser.add_argument("action", choices=["image", "up", "down", "status", "kill"])
+    parser.add_argument("host", nargs="?", help="with kill: the lab host")
     parser.add_argument("--fresh", action="store_true", help="with up: recreate the hosts")
     args = parser.parse_args()
     if shutil.which("podman") is None:
@@ -249,6 +263,10 @@ def main():
         up(fresh=args.fresh)
     elif args.action == "down":
         down()
+    elif args.action == "kill":
+        if args.host not in [h[0] for h in lab_hosts()]:
+            parser.error("kill needs one of the lab hosts")
+        podman("kill", args.host)
     else:
         status()
 

@@ -1,0 +1,86 @@
+"""State of the converged lab: packages, services, files, kernel settings, cluster."""
+import json
+
+VIP, VIP6 = "198.18.0.100", "2001:db8:18::100"
+
+
+def test_broker_service(broker):
+    assert broker.package("rabbitmq-server").is_installed
+    service = broker.service("rabbitmq-server")
+    assert service.is_running and service.is_enabled
+    assert broker.socket("tcp://0.0.0.0:5672").is_listening or \
+        broker.socket("tcp://:::5672").is_listening
+
+
+def test_erlang_cookie_is_private(broker):
+    cookie = broker.file("/var/lib/rabbitmq/.erlang.cookie")
+    assert cookie.user == "rabbitmq" and cookie.mode == 0o400
+
+
+def test_broker_config(broker):
+    conf = broker.file("/etc/rabbitmq/rabbitmq.conf")
+    assert conf.mode == 0o640
+    assert conf.contains("^heartbeat = 30$")
+    assert conf.contains("^cluster_partition_handling = pause_minority$")
+    assert conf.contains("^cluster_formation.peer_discovery_backend = classic_config$")
+
+
+def test_cluster_has_every_node(broker):
+    out = broker.check_output("rabbitmqctl --formatter json --quiet cluster_status")
+    status = json.loads(out)
+    assert sorted(status["running_nodes"]) == ["rabbit@rabbit1", "rabbit@rabbit2", "rabbit@rabbit3"]
+
+
+def test_guest_is_gone(broker):
+    users = broker.check_output("rabbitmqctl --formatter json --quiet list_users")
+    names = [u["user"] for u in json.loads(users)]
+    assert "guest" not in names and "lbstack" in names
+
+
+def test_engines_run_and_start_at_boot(balancer):
+    for name in ("haproxy", "keepalived"):
+        service = balancer.service(name)
+        assert service.is_running and service.is_enabled
+
+
+def test_haproxy_config_is_valid(balancer):
+    balancer.run_expect([0], "haproxy -c -q -f /etc/haproxy/haproxy.cfg -f /etc/haproxy/services.d")
+    fragment = balancer.file("/etc/haproxy/services.d/RabbitMQ_HA.cfg")
+    assert fragment.contains("tcp-check send-binary 414d515000000901")
+    assert fragment.contains("bind %s:5672" % VIP)
+    assert fragment.contains(r"bind \[%s\]:5672" % VIP6)
+
+
+def test_stats_socket_is_not_world_accessible(balancer):
+    sock = balancer.file("/run/haproxy/admin.sock")
+    assert sock.is_socket
+    assert sock.mode & 0o007 == 0
+
+
+def test_haproxy_is_master_worker(balancer):
+    assert balancer.file("/run/haproxy-master.sock").is_socket
+    master = balancer.check_output("ps -o args= -p $(cat /run/haproxy.pid)")
+    assert master.startswith("/usr/sbin/haproxy -Ws ")
+
+
+def test_nonlocal_bind(balancer):
+    assert balancer.sysctl("net.ipv4.ip_nonlocal_bind") == 1
+    assert balancer.sysctl("net.ipv6.ip_nonlocal_bind") == 1
+    assert balancer.file("/etc/sysctl.d/60-lbstack-load-balancer.conf").contains(
+        "net.ipv4.ip_nonlocal_bind=1")
+
+
+def test_keepalived_is_unicast_vrrp3(balancer):
+    conf = balancer.file("/etc/keepalived/keepalived.conf")
+    assert conf.contains("vrrp_version 3")
+    assert conf.contains("unicast_peer")
+    assert conf.contains("advert_int 0.25")
+
+
+def test_exactly_one_balancer_holds_the_vips(balancers):
+    holders = [name for name, host in balancers.items()
+               if VIP in host.check_output("ip -o addr show")]
+    assert holders == ["lb1"], holders
+    holders6 = [name for name, host in balancers.items()
+                if VIP6 in host.check_output("ip -o addr show")]
+    assert holders6 == ["lb1"], holders6
