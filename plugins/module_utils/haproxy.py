@@ -47,7 +47,9 @@ def _server_line(svc, rs):
         words += ["agent-check", "agent-port", str(svc["feedback_port"]),
                   "agent-inter", "%ds" % svc["check_interval"]]
     if svc["proxy_protocol"]:
-        words += ["send-proxy-v2", "check-send-proxy"]
+        words.append("send-proxy-v2")
+        if svc["health_check"] != "none":
+            words.append("check-send-proxy")
     return "    " + " ".join(words)
 
 

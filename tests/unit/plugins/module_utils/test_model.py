@@ -1,0 +1,159 @@
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+import pytest
+
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
+
+INVENTORY = {
+    "groups": {"rabbitmq": ["rabbit1", "rabbit2", "rabbit3"], "load_balancers": ["lb1", "lb2"]},
+    "addresses": {"rabbit1": {"ip": "198.18.0.21"}, "rabbit2": {"ip": "198.18.0.22"},
+                  "rabbit3": {"ip": "198.18.0.23"}},
+    "load_balancers": {"lb1": ["198.18.0.11", "2001:db8:18::11"], "lb2": ["198.18.0.12", None]},
+}
+SERVICE = {"label": "RabbitMQ_HA", "vip": "198.18.0.100", "vip6": "2001:db8:18::100",
+           "ports": [5672], "mode": "l7_snat", "real_servers_group": "rabbitmq"}
+
+
+def normalize(*changes, **kwargs):
+    services = [copy.deepcopy(SERVICE)]
+    for change in changes:
+        change(services)
+    return model.normalize_services(services, INVENTORY, **kwargs)
+
+
+def test_defaults_and_group_resolution():
+    svc = normalize()[0]
+    assert svc["scheduler"] == "wlc" and svc["health_check"] == "amqp"
+    assert svc["proxy_timeout"] == model.DEFAULT_PROXY_TIMEOUT
+    assert [rs["ip"] for rs in svc["real_servers"]] == ["198.18.0.21", "198.18.0.22", "198.18.0.23"]
+    assert all(rs["weight"] == 100 and rs["port"] is None for rs in svc["real_servers"])
+    assert "real_servers_group" not in svc
+
+
+def test_explicit_real_servers():
+    def explicit(services):
+        del services[0]["real_servers_group"]
+        services[0]["real_servers"] = [{"label": "Rabbit1", "ip": "198.18.0.40", "weight": 5}]
+    svc = normalize(explicit)[0]
+    assert svc["real_servers"] == [{"label": "Rabbit1", "ip": "198.18.0.40", "weight": 5,
+                                    "min_conns": 0, "max_conns": 0, "port": None, "host": None}]
+
+
+def set_field(path, value):
+    def change(services):
+        target = services[0]
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return change
+
+
+def rs_list(**fields):
+    def change(services):
+        del services[0]["real_servers_group"]
+        rs = {"label": "r1", "ip": "198.18.0.40"}
+        rs.update(fields)
+        services[0]["real_servers"] = [rs]
+    return change
+
+
+@pytest.mark.parametrize("change, field, words", [
+    (set_field(["vip"], "198.18.0.300"), "lbstack_virtual_services[0].vip", "not an IP"),
+    (set_field(["vip"], "2001:db8::1"), "lbstack_virtual_services[0].vip", "not an IPv4"),
+    (set_field(["vip6"], "198.18.0.9"), "lbstack_virtual_services[0].vip6", "not an IPv6"),
+    (set_field(["vip"], "198.18.0.22"), "lbstack_virtual_services[0].vip", "real server 'rabbit2'"),
+    (set_field(["vip"], "198.18.0.11"), "lbstack_virtual_services[0].vip", "load balancer 'lb1'"),
+    (set_field(["vip6"], "2001:db8:18:0::11"), "lbstack_virtual_services[0].vip6", "load balancer"),
+    (set_field(["mode"], "l4_nat"), "lbstack_virtual_services[0].mode", "not one of"),
+    (set_field(["scheduler"], "fastest"), "lbstack_virtual_services[0].scheduler", "not one of"),
+    (set_field(["health_check"], "http"), "lbstack_virtual_services[0].health_check", "not one of"),
+    (set_field(["ports"], []), "lbstack_virtual_services[0].ports", "non-empty"),
+    (set_field(["ports"], [5672, 70000]), "lbstack_virtual_services[0].ports[1]", "outside"),
+    (set_field(["ports"], [5672, 5672]), "lbstack_virtual_services[0].ports", "duplicate port"),
+    (set_field(["label"], "bad label!"), "lbstack_virtual_services[0].label", "must be"),
+    (set_field(["proxy_timeout"], 60), "lbstack_virtual_services[0].proxy_timeout", "twice the AMQP heartbeat"),
+    (set_field(["proxy_protocol"], "yes"), "lbstack_virtual_services[0].proxy_protocol", "not a boolean"),
+    (set_field(["real_servers_group"], "nope"), "lbstack_virtual_services[0].real_servers_group", "not an inventory group"),
+    (set_field(["feedback"], "http"), "lbstack_virtual_services[0].feedback", "Layer 4 only"),
+    (set_field(["colour"], "blue"), "lbstack_virtual_services[0]", "unknown field"),
+    (rs_list(weight=257), "lbstack_virtual_services[0].real_servers[0].weight", "outside 0..256"),
+    (rs_list(weight="heavy"), "lbstack_virtual_services[0].real_servers[0].weight", "whole number"),
+    (rs_list(ip="rabbit-one"), "lbstack_virtual_services[0].real_servers[0].ip", "not an IP"),
+    (rs_list(min_conns=10, max_conns=5), "lbstack_virtual_services[0].real_servers[0].min_conns", "above max_conns"),
+])
+def test_bad_input_names_field_and_value(change, field, words):
+    with pytest.raises(model.ModelError) as err:
+        normalize(change)
+    assert err.value.field == field
+    assert str(err.value).startswith(field + ":")
+    assert words in str(err.value)
+
+
+def test_weight_range_follows_the_engine():
+    svc = normalize(set_field(["mode"], "l4_dr"), set_field(["vip6"], None),
+                    rs_list(weight=1000))[0]
+    assert svc["real_servers"][0]["weight"] == 1000
+    with pytest.raises(model.ModelError, match="outside 0..65535"):
+        normalize(set_field(["mode"], "l4_dr"), rs_list(weight=70000))
+
+
+def test_proxy_protocol_only_on_l7():
+    with pytest.raises(model.ModelError) as err:
+        normalize(set_field(["mode"], "l4_dr"), set_field(["proxy_protocol"], True))
+    assert err.value.field.endswith(".proxy_protocol")
+    assert normalize(set_field(["proxy_protocol"], True))[0]["proxy_protocol"] is True
+
+
+def test_direct_routing_cannot_translate_ports():
+    with pytest.raises(model.ModelError, match="cannot translate ports") as err:
+        normalize(set_field(["mode"], "l4_dr"), rs_list(port=5673))
+    assert err.value.field == "lbstack_virtual_services[0].real_servers[0].port"
+    assert normalize(set_field(["mode"], "l4_dr"), rs_list(port=5672))[0]["real_servers"][0]["port"] == 5672
+
+
+def test_heartbeat_rule_uses_the_given_heartbeat():
+    assert normalize(set_field(["proxy_timeout"], 61), heartbeat=30)
+    with pytest.raises(model.ModelError, match=r"120s must be above twice the AMQP heartbeat \(60s\)"):
+        normalize(set_field(["proxy_timeout"], 120), heartbeat=60)
+
+
+def test_duplicate_labels_and_endpoints():
+    services = [copy.deepcopy(SERVICE), copy.deepcopy(SERVICE)]
+    with pytest.raises(model.ModelError, match="duplicate label 'RabbitMQ_HA'"):
+        model.normalize_services(services, INVENTORY)
+    services[1]["label"] = "Other"
+    with pytest.raises(model.ModelError) as err:
+        model.normalize_services(services, INVENTORY)
+    assert err.value.field == "lbstack_virtual_services[1].vip"
+    assert "198.18.0.100:5672 is already used" in str(err.value)
+    services[1]["ports"] = [5671]
+    assert len(model.normalize_services(services, INVENTORY)) == 2
+
+
+def test_a_service_needs_a_vip_and_real_servers():
+    with pytest.raises(model.ModelError, match="needs vip and/or vip6"):
+        normalize(set_field(["vip"], None), set_field(["vip6"], None))
+    with pytest.raises(model.ModelError, match="not both"):
+        normalize(set_field(["real_servers"], [{"label": "a", "ip": "198.18.0.40"}]))
+
+
+def test_pair_must_agree():
+    model.check_pair({"lb1": {"a": 1}, "lb2": {"a": 1}})
+    model.check_pair({"lb1": {"a": 1}})
+    with pytest.raises(model.ModelError) as err:
+        model.check_pair({"lb1": {"load_balancer_vrrp_router_id": 51},
+                          "lb2": {"load_balancer_vrrp_router_id": 52}})
+    assert err.value.field == "load_balancer_vrrp_router_id"
+    assert "lb1 has 51, lb2 has 52" in str(err.value)
+    with pytest.raises(model.ModelError, match="3 hosts"):
+        model.check_pair({"a": {}, "b": {}, "c": {}})
+
+
+def test_services_for_real_server():
+    services = normalize()
+    assert model.services_for_real_server(services, "198.18.0.22") == services
+    assert model.services_for_real_server(services, "198.18.0.99") == []
