@@ -15,9 +15,9 @@ version_added: 0.1.0
 description:
   - Checks C(lbstack_virtual_services), the real servers it names and the load balancer
     group before any host is changed, and returns the normalized virtual services.
-  - A bad field fails the task with a message that names the field and its value, for
-    example C(lbstack_virtual_services[0].vip: '198.18.0.21' is also the IP of real server 'rabbit1').
-  - Rules - valid IPv4/IPv6 addresses; a VIP that is neither a real server's nor a load
+  - "A bad field fails the task with a message that names the field and its value, for
+    example C(lbstack_virtual_services[0].vip: '198.18.0.21' is also the IP of real server 'rabbit1')."
+  - The rules - valid IPv4/IPv6 addresses; a VIP that is neither a real server's nor a load
     balancer's own address; unique labels and VIP:port pairs; a known mode, scheduler,
     health check and feedback method; weights within the engine's range (HAProxy 0-256,
     IPVS 0-65535); proxy timeouts above twice the AMQP heartbeat; the PROXY protocol only
