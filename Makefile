@@ -69,11 +69,17 @@ lint: venv
 unit: venv
 	$(PY) -m pytest -q tests/unit
 
+# ansible-test fetches a pip bootstrap script from a host the lab machines cannot
+# reach; tools/get_pip_offline.py does the same from PyPI. 24.2 is the pip that
+# the pinned ansible-core asks for.
+ANSIBLE_TEST_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+
 sanity: venv
+	@[ -f $(ANSIBLE_TEST_GET_PIP) ] || install -D -m 0644 tools/get_pip_offline.py $(ANSIBLE_TEST_GET_PIP)
 	rm -rf .build && mkdir -p .build/ansible_collections/lbstack/rabbitmq
 	git ls-files -z --cached --others --exclude-standard | rsync -a --from0 --files-from=- ./ .build/ansible_collections/lbstack/rabbitmq/
 	cd .build/ansible_collections/lbstack/rabbitmq && git init -q . && git add -A && \
-	  ansible-test sanity --python 3.11 --color no
+	  ansible-test sanity --python 3.11 --color no --requirements
 
 molecule: venv
 	molecule test --all

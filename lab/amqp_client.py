@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A real AMQP 0-9-1 client for the lab, the tests and the benchmarks (pika).
 
 Every command prints one JSON object on stdout.
@@ -61,7 +60,7 @@ def cmd_roundtrip(args):
     got = None
     deadline = time.monotonic() + 10
     while got is None and time.monotonic() < deadline:
-        _, _, got = ch.basic_get(queue, auto_ack=True)
+        got = ch.basic_get(queue, auto_ack=True)[2]
         if got is None:
             time.sleep(0.05)
     server = conn._impl.server_properties or {}
@@ -97,7 +96,7 @@ def cmd_consume(args):
     started = time.monotonic()
     deadline = started + args.timeout
     while len(seen) < args.count and time.monotonic() < deadline:
-        method, _, body = ch.basic_get(args.queue, auto_ack=False)
+        method, _props, body = ch.basic_get(args.queue, auto_ack=False)
         if method is None:
             time.sleep(0.05)
             continue
@@ -162,7 +161,7 @@ def cmd_hold(args):
     """Open N connections, use each one every second for --seconds; count the survivors."""
     queue = args.queue or "lbstack.hold"
     chans = []
-    for _ in range(args.connections):
+    for _index in range(args.connections):
         chans.append(open_channel(args, queue))
     broken = set()
     end = time.monotonic() + args.seconds
@@ -189,7 +188,7 @@ def cmd_hold(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("roundtrip", "publish", "consume", "probe", "hold"):
         p = sub.add_parser(name)

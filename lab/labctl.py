@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build, start and remove the local lab that the collection is deployed into.
 
 The lab is a podman bridge on 198.18.0.0/24 and 2001:db8:18::/64 with systemd
@@ -67,7 +66,7 @@ def podman_env():
 
 def podman(*args, check=True, capture=True):
     cmd = ["podman", *args]
-    res = subprocess.run(cmd, env=podman_env(), text=True,
+    res = subprocess.run(cmd, env=podman_env(), text=True, check=False,
                          stdout=subprocess.PIPE if capture else None,
                          stderr=subprocess.PIPE if capture else None)
     if check and res.returncode != 0:
@@ -198,7 +197,7 @@ def start_host(name, group, ip4, ip6, image):
 
 def wait_ssh(hosts, timeout=90):
     deadline = time.monotonic() + timeout
-    pending = {ip4 for _, _, ip4, _ in hosts}
+    pending = {host[2] for host in hosts}
     while pending and time.monotonic() < deadline:
         for ip in list(pending):
             try:
@@ -216,8 +215,8 @@ def up(fresh=False):
     image = build_image()
     hosts = lab_hosts()
     if fresh:
-        for name, *_ in hosts:
-            remove_host(name)
+        for host in hosts:
+            remove_host(host[0])
     ensure_network()
     started = [h for h in hosts if start_host(*h, image)]
     wait_ssh(hosts)
@@ -225,8 +224,8 @@ def up(fresh=False):
 
 
 def down():
-    for name, *_ in lab_hosts():
-        remove_host(name)
+    for host in lab_hosts():
+        remove_host(host[0])
     # Also containers a changed inventory no longer names.
     for name in podman("ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}",
                        check=False).stdout.split():
@@ -250,7 +249,7 @@ def status():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("action", choices=["image", "up", "down", "status", "kill"])
     parser.add_argument("host", nargs="?", help="with kill: the lab host")
     parser.add_argument("--fresh", action="store_true", help="with up: recreate the hosts")

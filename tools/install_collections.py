@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Copy collections out of the `ansible` package wheel from PyPI.
 
 Ansible Galaxy is not reachable from the lab machines, but the community

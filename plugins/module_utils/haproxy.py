@@ -101,22 +101,26 @@ def fragment_name(label):
     return "%s.cfg" % label
 
 
-def socket_command(path, command, timeout=5.0):
-    """Send one command to the HAProxy stats socket and return its answer."""
+def socket_command(path, command, timeout=2.0):
+    """Send one command to an HAProxy CLI socket (stats or master) and return the answer.
+
+    The answer ends with an empty line; the master CLI keeps the connection
+    open after it, so the end is found by that marker rather than by EOF.
+    """
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
         sock.connect(path)
         sock.sendall(command.encode() + b"\n")
-        chunks = []
-        while True:
-            data = sock.recv(65536)
-            if not data:
+        data = b""
+        while not data.endswith(b"\n\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
                 break
-            chunks.append(data)
+            data += chunk
     finally:
         sock.close()
-    return b"".join(chunks).decode("utf-8", "replace")
+    return data.decode("utf-8", "replace")
 
 
 def parse_show_proc(text):

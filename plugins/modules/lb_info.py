@@ -17,7 +17,7 @@ description:
     HAProxy's stats socket, each Layer 7 virtual service with its real servers' health,
     weight and current connections.
 author:
-  - lbstack.rabbitmq contributors
+  - lbstack.rabbitmq contributors (@lbstack)
 options:
   vips:
     description: The VIPs to look for on this host; holding any of them means MASTER.

@@ -25,7 +25,7 @@ description:
     pair whose members agree on C(lbstack_virtual_services) and every C(load_balancer_vrrp_*) variable.
   - This is an action plugin; it runs on the controller only.
 author:
-  - lbstack.rabbitmq contributors
+  - lbstack.rabbitmq contributors (@lbstack)
 options:
   services:
     description: The virtual services; defaults to the host's C(lbstack_virtual_services).

@@ -21,7 +21,7 @@ description:
   - When the fragment changes, the engine is reloaded gracefully (never restarted),
     so established AMQP connections stay open.
 author:
-  - lbstack.rabbitmq contributors
+  - lbstack.rabbitmq contributors (@lbstack)
 options:
   label:
     description: The virtual service label, as in the model. Names the fragment file.
@@ -36,7 +36,7 @@ options:
     description:
       - The virtual service, with the fields of one C(lbstack_virtual_services) entry
         and an explicit C(real_servers) list. Required with O(state=present).
-      - Normally the normalized output of the P(lbstack.rabbitmq.preflight#action) action.
+      - Normally the normalized output of the M(lbstack.rabbitmq.preflight) action.
     type: dict
   config_file:
     description: The engine's main configuration file, used to validate the whole configuration.
@@ -160,7 +160,7 @@ def reload_engine(module):
     the master CLI is asked which worker is current.
     """
     systemctl = module.get_bin_path("systemctl", required=True)
-    rc, _, _ = module.run_command([systemctl, "is-active", "--quiet", module.params["unit"]])
+    rc = module.run_command([systemctl, "is-active", "--quiet", module.params["unit"]])[0]
     if rc != 0:
         return False
     rc, out, err = module.run_command([systemctl, "reload", module.params["unit"]])
