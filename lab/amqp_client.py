@@ -33,7 +33,7 @@ def params(args, attempts=1):
         host=args.host, port=args.port, virtual_host="/",
         credentials=pika.PlainCredentials(args.user, args.password),
         heartbeat=args.heartbeat, blocked_connection_timeout=30,
-        socket_timeout=5, connection_attempts=attempts, retry_delay=0.2)
+        socket_timeout=5, stack_timeout=5, connection_attempts=attempts, retry_delay=0.2)
 
 
 def open_channel(args, queue, attempts=1):
@@ -121,6 +121,7 @@ def cmd_probe(args):
     last_ok = None
     gaps = []
     sent = 0
+    events = []
     start = time.monotonic()
     end = start + args.seconds
     while time.monotonic() < end:
@@ -129,14 +130,16 @@ def cmd_probe(args):
             if ch is None:
                 conn, ch = open_channel(args, queue)
                 connects += 1
+                events.append([round(time.monotonic() - start, 3), "connected"])
             ch.basic_publish("", queue, b"p", mandatory=True)
             sent += 1
             now = time.monotonic()
             if last_ok is not None and now - last_ok > 3 * args.interval + 0.05:
                 gaps.append(round(now - last_ok, 3))
             last_ok = now
-        except (pika.exceptions.AMQPError, OSError):
+        except (pika.exceptions.AMQPError, OSError) as exc:
             failures += 1
+            events.append([round(time.monotonic() - start, 3), "failed: %r" % (exc,)])
             try:
                 if conn is not None and conn.is_open:
                     conn.close()
@@ -152,7 +155,7 @@ def cmd_probe(args):
     except Exception:
         pass
     out(sent=sent, connects=connects, reconnects=max(connects - 1, 0), failures=failures,
-        gaps=gaps, longest_gap=max(gaps) if gaps else 0.0, interval=args.interval,
+        gaps=gaps, longest_gap=max(gaps) if gaps else 0.0, interval=args.interval, events=events,
         seconds=args.seconds, host=args.host)
     return 0
 
