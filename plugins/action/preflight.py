@@ -48,7 +48,8 @@ class ActionModule(ActionBase):
         inventory = {
             "groups": dict((name, list(hosts)) for name, hosts in groups.items()),
             "addresses": dict(
-                (host, {"ip": var(host, "lbstack_rip") or var(host, "ansible_host") or host})
+                (host, {"ip": var(host, "lbstack_rip") or var(host, "ansible_host") or host,
+                        "ip6": var(host, "lbstack_rip6") or var(host, "lbstack_ipv6")})
                 for host in hostvars.keys()),
             "load_balancers": dict(
                 (host, [var(host, "ansible_host"), var(host, "lbstack_ipv6")])
@@ -59,7 +60,9 @@ class ActionModule(ActionBase):
         if brokers:
             heartbeat = var(brokers[0], "rabbitmq_cluster_heartbeat", heartbeat)
         try:
-            normalized = model.normalize_services(services, inventory, heartbeat)
+            normalized = model.normalize_services(
+                services, inventory, heartbeat,
+                platform=var(task_vars["inventory_hostname"], "lbstack_platform"))
             model.check_pair(dict(
                 (host, dict((name, var(host, name)) for name in hostvars[host].keys()
                             if name in PAIR_VARIABLES or name.startswith(PAIR_PREFIX)))

@@ -50,7 +50,9 @@ SERVICE_DEFAULTS = {
     "real_servers_group": None,
     "real_servers": None,
 }
-REAL_SERVER_DEFAULTS = {"weight": 100, "min_conns": 0, "max_conns": 0, "port": None}
+REAL_SERVER_DEFAULTS = {"weight": 100, "min_conns": 0, "max_conns": 0, "port": None, "ip6": None}
+# Platforms whose networks cannot do Direct Routing (the guide: use Layer 7 there).
+NO_DR_PLATFORMS = ("aws", "azure")
 
 
 class ModelError(ValueError):
@@ -108,8 +110,8 @@ def _real_servers(field, svc, inventory):
             raise ModelError(field + ".real_servers_group",
                              "%r is not an inventory group with hosts" % (group,))
         addresses = inventory.get("addresses", {})
-        explicit = [{"label": h, "ip": addresses.get(h, {}).get("ip"), "host": h}
-                    for h in hosts]
+        explicit = [{"label": h, "ip": addresses.get(h, {}).get("ip"),
+                     "ip6": addresses.get(h, {}).get("ip6"), "host": h} for h in hosts]
     if not explicit:
         raise ModelError(field, "a virtual service needs real_servers or real_servers_group")
     if not isinstance(explicit, list):
@@ -131,6 +133,10 @@ def _real_servers(field, svc, inventory):
             raise ModelError(rfield + ".ip", "missing (for a group member, set ansible_host"
                              " or lbstack_rip on host %r)" % (rs.get("host") or label,))
         rs["ip"] = str(_ip(rfield + ".ip", rs["ip"], version=4))
+        if rs["ip6"] not in (None, ""):
+            rs["ip6"] = str(_ip(rfield + ".ip6", rs["ip6"], version=6))
+        else:
+            rs["ip6"] = None
         rs["weight"] = _int(rfield + ".weight", rs["weight"], 0, WEIGHT_MAX[svc["mode"]])
         rs["min_conns"] = _int(rfield + ".min_conns", rs["min_conns"], 0, 1000000)
         rs["max_conns"] = _int(rfield + ".max_conns", rs["max_conns"], 0, 1000000)
@@ -201,14 +207,21 @@ def normalize_service(index, raw, inventory):
             raise ModelError("%s.real_servers[%d].port" % (field, i),
                              "%d: Direct Routing cannot translate ports; leave it empty or"
                              " equal to the VIP port" % rs["port"])
+        if svc["mode"] == "l4_dr" and svc["vip6"] and rs["ip6"] is None:
+            raise ModelError("%s.real_servers[%d].ip6" % (field, i),
+                             "missing: Direct Routing forwards an IPv6 VIP only to IPv6 real"
+                             " server addresses (set lbstack_ipv6 on host %r)"
+                             % (rs["host"] or rs["label"]))
     return svc
 
 
-def normalize_services(services, inventory, heartbeat=DEFAULT_AMQP_HEARTBEAT):
+def normalize_services(services, inventory, heartbeat=DEFAULT_AMQP_HEARTBEAT, platform=None):
     """Validate and complete ``lbstack_virtual_services``.
 
-    ``inventory`` is ``{"groups": {name: [hosts]}, "addresses": {host: {"ip": ..}},
-    "load_balancers": {host: ["ip", ...]}}``. Returns the list of normalized services.
+    ``inventory`` is ``{"groups": {name: [hosts]}, "addresses": {host: {"ip": .., "ip6": ..}},
+    "load_balancers": {host: ["ip", ...]}}``. ``platform`` is where the load
+    balancers run (``lbstack_platform``: aws, azure, or anything else for a
+    network that can do Direct Routing). Returns the list of normalized services.
     """
     if services is None:
         services = []
@@ -242,6 +255,17 @@ def normalize_services(services, inventory, heartbeat=DEFAULT_AMQP_HEARTBEAT):
             if vip in lb_addresses:
                 raise ModelError(field + "." + key, "%s is the own address of load balancer %r;"
                                  " a VIP must float" % (vip, lb_addresses[vip]))
+        if svc["mode"] == "l4_dr" and platform in NO_DR_PLATFORMS:
+            raise ModelError(field + ".mode", "l4_dr is not possible on %s (lbstack_platform): its"
+                             " network does not deliver Direct Routing; use l7_snat" % platform)
+        if svc["mode"] == "l4_dr":
+            for rs in svc["real_servers"]:
+                for address in (rs["ip"], rs["ip6"]):
+                    if address in lb_addresses:
+                        raise ModelError(field + ".real_servers", "real server %r (%s) is also the"
+                                         " director %r; in Direct Routing a director cannot"
+                                         " serve itself" % (rs["label"], address,
+                                                            lb_addresses[address]))
         if heartbeat and svc["proxy_timeout"] <= 2 * heartbeat:
             raise ModelError(field + ".proxy_timeout",
                              "%ds must be above twice the AMQP heartbeat (%ds), or idle"

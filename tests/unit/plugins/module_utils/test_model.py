@@ -40,7 +40,8 @@ def test_explicit_real_servers():
         services[0]["real_servers"] = [{"label": "Rabbit1", "ip": "198.18.0.40", "weight": 5}]
     svc = normalize(explicit)[0]
     assert svc["real_servers"] == [{"label": "Rabbit1", "ip": "198.18.0.40", "weight": 5,
-                                    "min_conns": 0, "max_conns": 0, "port": None, "host": None}]
+                                    "min_conns": 0, "max_conns": 0, "port": None, "ip6": None,
+                                    "host": None}]
 
 
 def set_field(path, value):
@@ -109,10 +110,38 @@ def test_proxy_protocol_only_on_l7():
 
 
 def test_direct_routing_cannot_translate_ports():
+    dr = set_field(["mode"], "l4_dr")
+    v4 = set_field(["vip6"], None)
     with pytest.raises(model.ModelError, match="cannot translate ports") as err:
-        normalize(set_field(["mode"], "l4_dr"), rs_list(port=5673))
+        normalize(dr, v4, rs_list(port=5673))
     assert err.value.field == "lbstack_virtual_services[0].real_servers[0].port"
-    assert normalize(set_field(["mode"], "l4_dr"), rs_list(port=5672))[0]["real_servers"][0]["port"] == 5672
+    assert normalize(dr, v4, rs_list(port=5672))[0]["real_servers"][0]["port"] == 5672
+
+
+def test_direct_routing_ipv6_vip_needs_ipv6_real_servers():
+    dr = set_field(["mode"], "l4_dr")
+    with pytest.raises(model.ModelError, match="forwards an IPv6 VIP only") as err:
+        normalize(dr, rs_list())
+    assert err.value.field == "lbstack_virtual_services[0].real_servers[0].ip6"
+    svc = normalize(dr, rs_list(ip6="2001:db8:18::40"))[0]
+    assert svc["real_servers"][0]["ip6"] == "2001:db8:18::40"
+    with pytest.raises(model.ModelError, match="not an IPv6"):
+        normalize(dr, rs_list(ip6="198.18.0.40"))
+
+
+@pytest.mark.parametrize("platform", ["aws", "azure"])
+def test_direct_routing_refused_on_clouds_that_cannot_do_it(platform):
+    with pytest.raises(model.ModelError, match="use l7_snat") as err:
+        normalize(set_field(["mode"], "l4_dr"), set_field(["vip6"], None), platform=platform)
+    assert err.value.field == "lbstack_virtual_services[0].mode"
+    assert normalize(platform=platform)[0]["mode"] == "l7_snat"
+
+
+def test_a_director_cannot_be_its_own_real_server():
+    with pytest.raises(model.ModelError, match="also the director 'lb1'") as err:
+        normalize(set_field(["mode"], "l4_dr"), set_field(["vip6"], None),
+                  rs_list(ip="198.18.0.11"))
+    assert err.value.field == "lbstack_virtual_services[0].real_servers"
 
 
 def test_heartbeat_rule_uses_the_given_heartbeat():

@@ -1,0 +1,75 @@
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import keepalived, model
+
+CHECKER = "/usr/local/libexec/lbstack/amqp-check"
+RAW = {"label": "RabbitMQ_DR", "vip": "198.18.0.101", "vip6": "2001:db8:18::101",
+       "ports": [5672], "mode": "l4_dr",
+       "real_servers": [{"label": "rabbit1", "ip": "198.18.0.21", "ip6": "2001:db8:18::21"},
+                        {"label": "rabbit2", "ip": "198.18.0.22", "ip6": "2001:db8:18::22",
+                         "weight": 1000, "max_conns": 500, "min_conns": 10}]}
+
+
+def render(**changes):
+    raw = dict(RAW)
+    raw.update(changes)
+    return keepalived.render_service(model.normalize_service(0, raw, {}), CHECKER)
+
+
+def test_one_virtual_server_per_family_and_port():
+    text = render(ports=[5672, 5671])
+    for endpoint in ("198.18.0.101 5672", "198.18.0.101 5671",
+                     "2001:db8:18::101 5672", "2001:db8:18::101 5671"):
+        assert "virtual_server %s {" % endpoint in text
+    assert text.count("lb_kind DR") == 4
+
+
+def test_real_servers_weights_thresholds_and_amqp_check():
+    text = render()
+    assert "    real_server 198.18.0.21 5672 {\n        weight 100\n        MISC_CHECK {" in text
+    assert "    real_server 2001:db8:18::22 5672 {\n        weight 1000\n" in text
+    assert "uthreshold 500" in text and "lthreshold 10" in text
+    assert 'misc_path "%s 198.18.0.21 5672"' % CHECKER in text
+    assert "lb_algo wlc" in text and "delay_loop 1" in text
+
+
+def test_tcp_and_no_check():
+    assert "TCP_CHECK" in render(health_check="tcp")
+    text = render(health_check="none")
+    assert "MISC_CHECK" not in text and "TCP_CHECK" not in text
+
+
+def test_refuses_layer_7():
+    svc = dict(model.normalize_service(0, RAW, {}), mode="l7_snat")
+    with pytest.raises(ValueError):
+        keepalived.render_service(svc, CHECKER)
+
+
+IPVSADM = """IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  198.18.0.101:5672 wlc
+  -> 198.18.0.21:5672             Route   100    3          1
+  -> 198.18.0.22:5672             Route   0      0          7
+TCP  [2001:db8:18::101]:5672 wlc persistent 300
+  -> [2001:db8:18::21]:5672       Route   100    0          0
+"""
+
+
+def test_parse_ipvsadm():
+    services = keepalived.parse_ipvsadm(IPVSADM)
+    assert [(s["vip"], s["port"], s["scheduler"]) for s in services] == [
+        ("198.18.0.101", 5672, "wlc"), ("2001:db8:18::101", 5672, "wlc")]
+    assert services[1]["flags"] == "persistent 300"
+    assert services[0]["real_servers"][0] == {"ip": "198.18.0.21", "port": 5672, "forward": "Route",
+                                              "weight": 100, "active": 3, "inactive": 1}
+    assert services[0]["real_servers"][1]["weight"] == 0
+    assert services[1]["real_servers"][0]["ip"] == "2001:db8:18::21"
+
+
+def test_parse_empty_table():
+    assert keepalived.parse_ipvsadm("IP Virtual Server version 1.2.1 (size=4096)\n") == []
