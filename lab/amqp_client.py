@@ -84,9 +84,13 @@ def cmd_publish(args):
     for i in range(args.count):
         ch.basic_publish("", args.queue, ("%d" % i).encode(), PERSISTENT, mandatory=True)
     seconds = time.monotonic() - started
+    node = (conn._impl.server_properties or {}).get("cluster_name")
+    if args.delete:
+        ch.queue_delete(args.queue)
     conn.close()
     out(published=args.count, confirmed=args.count, seconds=round(seconds, 3),
-        rate=round(args.count / seconds, 1), host=args.host)
+        rate=round(args.count / seconds, 1), host=args.host,
+        node=node.decode() if isinstance(node, bytes) else node)
     return 0
 
 
@@ -204,6 +208,7 @@ def main():
         p.add_argument("--count", type=int, default=1000)
         p.add_argument("--timeout", type=float, default=60)
         p.add_argument("--purge", action="store_true")
+        p.add_argument("--delete", action="store_true", help="publish: delete the queue afterwards")
         p.add_argument("--seconds", type=float, default=20)
         p.add_argument("--interval", type=float, default=0.02)
         p.add_argument("--connections", type=int, default=100)
