@@ -14,6 +14,7 @@ this file and in ``lab/image/``, never in the roles.
 """
 
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -29,7 +30,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE_DIR = ROOT / "lab" / "image"
-INVENTORY = ROOT / "inventories" / "lab" / "hosts.yml"
+DIRECTOR_DIR = ROOT / "lab" / "director"
+# The lab's inventory: inventories/lab (Layer 7, all containers) by default,
+# or another one (inventories/lab_dr: qemu directors) through LBSTACK_LAB_INVENTORY.
+INVENTORY = Path(os.environ.get("LBSTACK_LAB_INVENTORY", ROOT / "inventories" / "lab")) / "hosts.yml"
 # Machine-wide, like the lab itself (fixed names and addresses): any checkout
 # can bring the lab down, and the inventory names the key by a fixed path.
 STATE_DIR = Path(os.environ.get("LBSTACK_LAB_STATE", "/var/lib/lbstack-lab"))
@@ -75,12 +79,16 @@ def podman(*args, check=True, capture=True):
 
 
 def lab_hosts():
-    """(name, group, ipv4, ipv6) for every host in the lab inventory."""
+    """(name, group, ipv4, ipv6, kind) for every host in the lab inventory.
+
+    kind is "container" (systemd container) or "vm" (qemu director, lab_kind: vm).
+    """
     data = yaml.safe_load(INVENTORY.read_text())
     hosts = []
     for group, body in data["all"]["children"].items():
         for name, hv in (body.get("hosts") or {}).items():
-            hosts.append((name, group, hv["ansible_host"], hv["lbstack_ipv6"]))
+            hosts.append((name, group, hv["ansible_host"], hv["lbstack_ipv6"],
+                          hv.get("lab_kind", "container")))
     return hosts
 
 
@@ -110,13 +118,27 @@ def write_state_files():
 
 
 # ---------------------------------------------------------------- image
-def recipe_digest():
+def recipe_digest(directory=IMAGE_DIR):
     h = hashlib.sha256()
-    for path in sorted(IMAGE_DIR.rglob("*")):
+    for path in sorted(directory.rglob("*")):
         if path.is_file():
-            h.update(str(path.relative_to(IMAGE_DIR)).encode())
+            h.update(str(path.relative_to(directory)).encode())
             h.update(path.read_bytes())
     return h.hexdigest()[:12]
+
+
+def debootstrap(directory, rootfs):
+    """A Debian root file system from a recipe folder (recipe.yml + rootfs/ overlay)."""
+    recipe = yaml.safe_load((directory / "recipe.yml").read_text())
+    subprocess.run(["debootstrap", "--variant=minbase",
+                    "--include=" + ",".join(recipe["include"]),
+                    recipe["suite"], str(rootfs), recipe["mirror"]],
+                   check=True, stdout=subprocess.DEVNULL)
+    shutil.copytree(directory / "rootfs", rootfs, dirs_exist_ok=True, symlinks=True)
+    for cmd in recipe["chroot"]:
+        subprocess.run(["chroot", str(rootfs), "/bin/sh", "-ec", cmd], check=True,
+                       env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                            "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"})
 
 
 def image_name():
@@ -130,19 +152,9 @@ def build_image():
         log(f"image {name} is cached")
         return name
     log(f"building {name} (debootstrap, about a minute)")
-    recipe = yaml.safe_load((IMAGE_DIR / "recipe.yml").read_text())
     with tempfile.TemporaryDirectory(prefix="lbstack-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        subprocess.run(["debootstrap", "--variant=minbase",
-                        "--include=" + ",".join(recipe["include"]),
-                        recipe["suite"], str(rootfs), recipe["mirror"]],
-                       check=True, stdout=subprocess.DEVNULL)
-        overlay = IMAGE_DIR / "rootfs"
-        shutil.copytree(overlay, rootfs, dirs_exist_ok=True, symlinks=True)
-        for cmd in recipe["chroot"]:
-            subprocess.run(["chroot", str(rootfs), "/bin/sh", "-ec", cmd], check=True,
-                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                                "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"})
+        debootstrap(IMAGE_DIR, rootfs)
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         subprocess.run(["podman", "import", "--change", "CMD=/sbin/init", "-", name],
                        stdin=tar.stdout, env=podman_env(), check=True, stdout=subprocess.DEVNULL)
@@ -177,7 +189,7 @@ def remove_host(name):
     podman("rm", "-f", "-t", "0", name, check=False)
 
 
-def start_host(name, group, ip4, ip6, image):
+def start_container(name, group, ip4, ip6, image):
     state = container_state(name)
     if state and state[1] != image:
         log(f"{name}: image changed, recreating")
@@ -211,21 +223,122 @@ def wait_ssh(hosts, timeout=90):
         raise SystemExit(f"lab: no SSH on {sorted(pending)} after {timeout}s")
 
 
+# ---------------------------------------------------------------- directors (qemu)
+VM_DIR = STATE_DIR / "vm"
+
+
+def vm_image():
+    """Disk image, kernel and initrd of a director, built once per recipe."""
+    write_state_files()
+    target = VM_DIR / ("image-" + recipe_digest(DIRECTOR_DIR))
+    if (target / "disk.raw").exists():
+        return target
+    log(f"building director image {target.name} (debootstrap with a kernel, a few minutes)")
+    with tempfile.TemporaryDirectory(prefix="lbstack-director-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        debootstrap(DIRECTOR_DIR, rootfs)
+        build = Path(tmp) / "out"
+        build.mkdir()
+        shutil.copy(sorted((rootfs / "boot").glob("vmlinuz-*"))[-1], build / "vmlinuz")
+        shutil.copy(sorted((rootfs / "boot").glob("initrd.img-*"))[-1], build / "initrd.img")
+        subprocess.run(["mkfs.ext4", "-q", "-L", "root", "-d", str(rootfs), str(build / "disk.raw"),
+                        "3G"], check=True)
+        for old in VM_DIR.glob("image-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        VM_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(build), str(target))
+    return target
+
+
+def bridge_name():
+    return podman("network", "inspect", NETWORK, "--format", "{{.NetworkInterface}}").stdout.strip()
+
+
+def vm_pid(name):
+    pidfile = VM_DIR / f"{name}.pid"
+    try:
+        pid = int(pidfile.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    # Only a qemu this lab started for this host (its name is in the command line).
+    return pid if b"qemu-system" in cmdline and f"lbstack.host={name}".encode() in cmdline else None
+
+
+def tap_name(name):
+    return f"lbt-{name}"[:15]
+
+
+def remove_vm(name):
+    pid = vm_pid(name)
+    if pid:
+        os.kill(pid, 9)
+        for _ in range(50):
+            if not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.1)
+    subprocess.run(["ip", "link", "del", tap_name(name)], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for suffix in (".pid", ".qcow2", ".console"):
+        (VM_DIR / f"{name}{suffix}").unlink(missing_ok=True)
+
+
+def start_vm(name, ip4, ip6, image_dir, fresh):
+    if vm_pid(name):
+        return False
+    overlay = VM_DIR / f"{name}.qcow2"
+    if fresh or not overlay.exists() or (VM_DIR / f"{name}.image").read_text() != image_dir.name:
+        overlay.unlink(missing_ok=True)
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw",
+                        "-b", str(image_dir / "disk.raw"), str(overlay)], check=True)
+        (VM_DIR / f"{name}.image").write_text(image_dir.name)
+    tap = tap_name(name)
+    subprocess.run(["ip", "link", "del", tap], check=False, stderr=subprocess.DEVNULL)
+    subprocess.run(["ip", "tuntap", "add", tap, "mode", "tap"], check=True)
+    subprocess.run(["ip", "link", "set", tap, "master", bridge_name(), "up"], check=True)
+    key = base64.b64encode((STATE_DIR / "id_ed25519.pub").read_bytes().strip()).decode()
+    last = int(ip4.split(".")[-1])
+    append = (f"console=ttyS0 root=/dev/vda rw net.ifnames=0 quiet lbstack.host={name} "
+              f"lbstack.ip4={ip4}/24 lbstack.gw4={GATEWAY4} lbstack.ip6={ip6}/64 lbstack.key={key}")
+    subprocess.run(["qemu-system-x86_64", "-accel", "tcg", "-m", "768", "-smp", "1",
+                    "-display", "none", "-serial", f"file:{VM_DIR / (name + '.console')}",
+                    "-kernel", str(image_dir / "vmlinuz"), "-initrd", str(image_dir / "initrd.img"),
+                    "-append", append,
+                    "-drive", f"file={overlay},if=virtio,format=qcow2",
+                    "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no",
+                    "-device", f"virtio-net-pci,netdev=n0,mac=52:54:00:18:00:{last:02x}",
+                    "-daemonize", "-pidfile", str(VM_DIR / f"{name}.pid")], check=True)
+    return True
+
+
 def up(fresh=False):
-    image = build_image()
     hosts = lab_hosts()
-    if fresh:
-        for host in hosts:
-            remove_host(host[0])
+    image = build_image() if any(h[4] == "container" for h in hosts) else None
+    vm_dir = vm_image() if any(h[4] == "vm" for h in hosts) else None
+    for name, _group, _ip4, _ip6, kind in hosts:
+        # A host that changed kind (container <-> director VM), or --fresh.
+        if fresh or kind == "vm":
+            remove_host(name)
+        if fresh or kind == "container":
+            remove_vm(name)
     ensure_network()
-    started = [h for h in hosts if start_host(*h, image)]
-    wait_ssh(hosts)
+    started = []
+    for name, group, ip4, ip6, kind in hosts:
+        if kind == "vm":
+            if start_vm(name, ip4, ip6, vm_dir, fresh):
+                started.append(name)
+        elif start_container(name, group, ip4, ip6, image):
+            started.append(name)
+    wait_ssh(hosts, timeout=240 if vm_dir else 90)
     log(f"{len(hosts)} hosts up ({len(started)} started, {len(hosts) - len(started)} reused)")
 
 
 def down():
     for host in lab_hosts():
         remove_host(host[0])
+        remove_vm(host[0])
+    for pidfile in VM_DIR.glob("*.pid"):
+        remove_vm(pidfile.stem)
     # Also containers a changed inventory no longer names.
     for name in podman("ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}",
                        check=False).stdout.split():
@@ -243,9 +356,13 @@ def down():
 
 
 def status():
-    for name, group, ip4, ip6 in lab_hosts():
-        st = container_state(name)
-        print(f"{name:10} {group:15} {ip4:14} {ip6:20} {st[0] if st else 'absent'}")
+    for name, group, ip4, ip6, kind in lab_hosts():
+        if kind == "vm":
+            state = "running (qemu)" if vm_pid(name) else "absent"
+        else:
+            st = container_state(name)
+            state = st[0] if st else "absent"
+        print(f"{name:10} {group:15} {ip4:14} {ip6:20} {state}")
 
 
 def main():
@@ -265,7 +382,13 @@ def main():
     elif args.action == "kill":
         if args.host not in [h[0] for h in lab_hosts()]:
             parser.error("kill needs one of the lab hosts")
-        podman("kill", args.host)
+        kind = {h[0]: h[4] for h in lab_hosts()}[args.host]
+        if kind == "vm":
+            pid = vm_pid(args.host)
+            if pid:
+                os.kill(pid, 9)
+        else:
+            podman("kill", args.host)
     else:
         status()
 
