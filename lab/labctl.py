@@ -273,7 +273,7 @@ def remove_vm(name):
     pid = vm_pid(name)
     if pid:
         os.kill(pid, 9)
-        for _ in range(50):
+        for _attempt in range(50):
             if not Path(f"/proc/{pid}").exists():
                 break
             time.sleep(0.1)

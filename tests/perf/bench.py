@@ -66,7 +66,7 @@ def wait_restored(timeout=120):
 
 def failover(kind, runs):
     gaps = []
-    for _ in range(runs):
+    for _run in range(runs):
         wait_restored()
         time.sleep(2)
         probe = subprocess.Popen(CLIENT + ["probe", "--seconds", "8", "--interval", "0.02"] + CREDS,
@@ -131,10 +131,10 @@ def main():
     if not args.skip_cold:
         start = time.monotonic()
         run(LABCTL + ["up", "--fresh"])
-        seconds, _ = deploy()
+        seconds = deploy()[0]
         figures["cold"] = (round(time.monotonic() - start, 1), seconds)
     wait_restored()
-    reruns = [deploy() for _ in range(3)]
+    reruns = [deploy() for _run in range(3)]
     figures["rerun"] = reruns
     via, direct = throughput(args.runs)
     figures["throughput"] = (via, direct)
