@@ -54,7 +54,8 @@ GROUP_OPTIONS = {
         "--sysctl=net.ipv6.ip_nonlocal_bind=1",
     ],
     "rabbitmq": [],
-    "lab_clients": ["--cap-add=NET_RAW"],
+    # The client adds routes in the real server tests (VIP traffic straight to a real server).
+    "lab_clients": ["--cap-add=NET_ADMIN", "--cap-add=NET_RAW"],
 }
 
 
