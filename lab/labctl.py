@@ -324,7 +324,9 @@ def up(fresh=False):
             remove_vm(name)
     ensure_network()
     started = []
-    for name, group, ip4, ip6, kind in hosts:
+    # Containers first: netavark creates the bridge when the first one starts,
+    # and the directors' taps are enslaved to it.
+    for name, group, ip4, ip6, kind in sorted(hosts, key=lambda h: h[4] == "vm"):
         if kind == "vm":
             if start_vm(name, ip4, ip6, vm_dir, fresh):
                 started.append(name)

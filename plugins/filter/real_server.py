@@ -1,0 +1,34 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, lbstack.rabbitmq contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that read the normalized model (the output of the preflight action)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
+
+
+def real_server_vips(services, address):
+    """The Direct Routing VIPs a real server must accept, by family.
+
+    ``services`` are normalized virtual services, ``address`` the server's RIP.
+    Returns ``{"ipv4": [...], "ipv6": [...], "labels": {vip: label}}``, sorted.
+    """
+    ipv4, ipv6, labels = set(), set(), {}
+    for svc in model.services_for_real_server(services, address):
+        if svc["mode"] != "l4_dr":
+            continue
+        if svc.get("vip"):
+            ipv4.add(svc["vip"])
+            labels[svc["vip"]] = svc["label"]
+        if svc.get("vip6"):
+            ipv6.add(svc["vip6"])
+            labels[svc["vip6"]] = svc["label"]
+    return {"ipv4": sorted(ipv4), "ipv6": sorted(ipv6), "labels": labels}
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"real_server_vips": real_server_vips}

@@ -1,0 +1,34 @@
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.lbstack.rabbitmq.plugins.filter.real_server import FilterModule, real_server_vips
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
+
+INVENTORY = {"groups": {"rabbitmq": ["rabbit1", "rabbit2"]},
+             "addresses": {"rabbit1": {"ip": "198.18.0.21", "ip6": "2001:db8:18::21"},
+                           "rabbit2": {"ip": "198.18.0.22", "ip6": "2001:db8:18::22"}}}
+SERVICES = model.normalize_services([
+    {"label": "DR_A", "vip": "198.18.0.100", "vip6": "2001:db8:18::100", "mode": "l4_dr",
+     "real_servers_group": "rabbitmq"},
+    {"label": "DR_B", "vip": "198.18.0.101", "mode": "l4_dr",
+     "real_servers": [{"label": "only2", "ip": "198.18.0.22"}]},
+    {"label": "L7", "vip": "198.18.0.102", "mode": "l7_snat", "real_servers_group": "rabbitmq"},
+], INVENTORY)
+
+
+def test_vips_of_direct_routing_services_only():
+    assert real_server_vips(SERVICES, "198.18.0.21") == {
+        "ipv4": ["198.18.0.100"], "ipv6": ["2001:db8:18::100"],
+        "labels": {"198.18.0.100": "DR_A", "2001:db8:18::100": "DR_A"}}
+    both = real_server_vips(SERVICES, "198.18.0.22")
+    assert both["ipv4"] == ["198.18.0.100", "198.18.0.101"]
+    assert both["labels"]["198.18.0.101"] == "DR_B"
+
+
+def test_a_host_outside_every_service_has_no_vips():
+    assert real_server_vips(SERVICES, "198.18.0.99") == {"ipv4": [], "ipv6": [], "labels": {}}
+
+
+def test_registered_as_a_filter():
+    assert FilterModule().filters()["real_server_vips"] is real_server_vips
