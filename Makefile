@@ -21,6 +21,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 help:
 	@echo "make lab       build the local lab and deploy the full stack into it"
+	@echo "               (MODE=l4_dr: Layer 4 Direct Routing through qemu IPVS directors)"
 	@echo "make test      lint, sanity, unit tests and the molecule scenarios"
 	@echo "make lab-down  remove every container and network the lab made"
 	@echo "make bench     benchmarks; figures go to tests/perf/results.md"
@@ -45,20 +46,27 @@ $(VENV)/.stamp: requirements.txt .stamp-deps
 	  rm -rf $$tmp
 	touch $@
 
+# make lab MODE=l4_dr: Layer 4 Direct Routing (qemu directors with IPVS) instead
+# of the default Layer 7 SNAT (HAProxy).
+MODE ?= l7_snat
+LAB_INVENTORY_l7_snat := inventories/lab
+LAB_INVENTORY_l4_dr   := inventories/lab_dr
+LAB_INVENTORY = $(or $(LAB_INVENTORY_$(MODE)),$(error MODE=$(MODE): use l7_snat or l4_dr))
+
 lab: venv
-	$(PY) lab/labctl.py up
-	ansible-playbook site.yml
-	ansible-playbook playbooks/status.yml
-	ansible-playbook lab/roundtrip.yml
+	LBSTACK_LAB_INVENTORY=$(LAB_INVENTORY) $(PY) lab/labctl.py up
+	ansible-playbook -i $(LAB_INVENTORY) site.yml
+	ansible-playbook -i $(LAB_INVENTORY) playbooks/status.yml
+	ansible-playbook -i $(LAB_INVENTORY) lab/roundtrip.yml
 
 lab-up: venv
-	$(PY) lab/labctl.py up
+	LBSTACK_LAB_INVENTORY=$(LAB_INVENTORY) $(PY) lab/labctl.py up
 
 lab-down:
 	@if [ -x $(PY) ]; then $(PY) lab/labctl.py down; else python3 -c 'import yaml' 2>/dev/null && python3 lab/labctl.py down; fi
 
 lab-status: venv
-	$(PY) lab/labctl.py status
+	LBSTACK_LAB_INVENTORY=$(LAB_INVENTORY) $(PY) lab/labctl.py status
 
 test: lint sanity unit molecule
 

@@ -93,6 +93,18 @@ def lab_hosts():
     return hosts
 
 
+def container_options(group):
+    """podman options of a group: GROUP_OPTIONS plus the inventory's own.
+
+    An inventory adds options with ``lab_container_options`` in the group's
+    ``vars`` of hosts.yml (the DR lab presets its real servers' ARP settings
+    there, since /proc/sys stays read-only in the containers).
+    """
+    data = yaml.safe_load(INVENTORY.read_text())
+    body = data["all"]["children"].get(group) or {}
+    return GROUP_OPTIONS.get(group, []) + list((body.get("vars") or {}).get("lab_container_options", []))
+
+
 def write_state_files():
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     conf = STATE_DIR / "containers.conf"
@@ -182,8 +194,11 @@ def ensure_network():
 
 # ---------------------------------------------------------------- hosts
 def container_state(name):
-    res = podman("inspect", "--format", "{{.State.Status}} {{.ImageName}}", name, check=False)
-    return res.stdout.split() if res.returncode == 0 else None
+    """(status, image, options hash) of a lab container, or None."""
+    res = podman("inspect", "--format",
+                 '{{.State.Status}} {{.ImageName}} {{index .Config.Labels "lbstack.lab.options"}}',
+                 name, check=False)
+    return (res.stdout.split() + [""])[:3] if res.returncode == 0 else None
 
 
 def remove_host(name):
@@ -192,8 +207,10 @@ def remove_host(name):
 
 def start_container(name, group, ip4, ip6, image):
     state = container_state(name)
-    if state and state[1] != image:
-        log(f"{name}: image changed, recreating")
+    options = container_options(group)
+    digest = hashlib.sha256("\0".join(options).encode()).hexdigest()[:12]
+    if state and (state[1] != image or state[2] != digest):
+        log(f"{name}: image or options changed, recreating")
         remove_host(name)
         state = None
     if state and state[0] == "running":
@@ -202,9 +219,10 @@ def start_container(name, group, ip4, ip6, image):
         podman("start", name)
         return True
     podman("run", "-d", "--name", name, "--hostname", name, "--label", LABEL,
+           "--label", f"lbstack.lab.options={digest}",
            "--network", NETWORK, "--ip", ip4, "--ip6", ip6,
            "-v", f"{STATE_DIR / 'authorized_keys'}:/root/.ssh/authorized_keys:ro",
-           *GROUP_OPTIONS.get(group, []), image, "/sbin/init")
+           *options, image, "/sbin/init")
     return True
 
 

@@ -29,6 +29,22 @@ def real_server_vips(services, address):
     return {"ipv4": sorted(ipv4), "ipv6": sorted(ipv6), "labels": labels}
 
 
+def firewalld_redirect_rules(vips, owner="lbstack-real-server"):
+    """The firewalld direct rules of the guide's method 4 for ``real_server_vips`` output.
+
+    One ``nat PREROUTING`` REDIRECT rule per VIP, tagged with a comment
+    ``owner:label`` so that the rules can be found and removed again.
+    """
+    rules = []
+    for ipv, family in (("ipv4", "ipv4"), ("ipv6", "ipv6")):
+        for vip in vips.get(family, []):
+            rules.append({"ipv": ipv, "table": "nat", "chain": "PREROUTING", "priority": 0,
+                          "args": "-d %s -m comment --comment %s:%s -j REDIRECT"
+                                  % (vip, owner, vips["labels"][vip])})
+    return rules
+
+
 class FilterModule(object):
     def filters(self):
-        return {"real_server_vips": real_server_vips}
+        return {"real_server_vips": real_server_vips,
+                "firewalld_redirect_rules": firewalld_redirect_rules}

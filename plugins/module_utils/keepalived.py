@@ -15,9 +15,10 @@ __metaclass__ = type
 
 import re
 
-# Health checks tuned so that a dead broker leaves the IPVS table within about
-# three seconds: a check every second, one second to answer, one retry.
-DELAY_LOOP = 1
+# Health checks: every check_interval seconds (the model's field), one second
+# to answer, one retry half a second later. A broker that refuses connections
+# leaves the IPVS table within check_interval + 0.5 s plus two checker runs
+# (about 2 s with check_interval 1, about 3 s with the default 2).
 CHECK_TIMEOUT = 1
 RETRY = 1
 DELAY_BEFORE_RETRY = 0.5
@@ -65,11 +66,13 @@ def render_service(svc, checker_path):
         for port in svc["ports"]:
             lines += [
                 "virtual_server %s {" % _endpoint(vip, port),
-                "    delay_loop %d" % DELAY_LOOP,
+                "    delay_loop %d" % svc["check_interval"],
                 "    lb_algo %s" % svc["scheduler"],
                 "    lb_kind DR",
                 "    protocol TCP",
             ]
+            if svc.get("persistence"):
+                lines.append("    persistence_timeout %d" % svc["persistence"])
             for rs in svc["real_servers"]:
                 address = rs.get(rip_key)
                 lines += [
@@ -84,6 +87,14 @@ def render_service(svc, checker_path):
                 lines.append("    }")
             lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+_VIRTUAL_SERVER_RE = re.compile(r"^virtual_server\s+(\S+)\s+(\d+)\s*\{", re.M)
+
+
+def fragment_endpoints(text):
+    """The (address, port) pairs of the virtual_server blocks in a fragment."""
+    return set((m.group(1), int(m.group(2))) for m in _VIRTUAL_SERVER_RE.finditer(text or ""))
 
 
 _SERVICE_RE = re.compile(r"^(TCP|UDP|SCTP)\s+(\S+)\s+(\S+)(.*)$")
@@ -121,3 +132,40 @@ def parse_ipvsadm(text):
                 "weight": int(match.group(3)), "active": int(match.group(4)),
                 "inactive": int(match.group(5))})
     return services
+
+
+def overview(services, table):
+    """The System Overview of l4_dr ``services`` from a parsed IPVS ``table``.
+
+    Same shape as ``haproxy.overview``: per service its status (OPEN when the
+    kernel has every VIP:port of it) and connections (active, all families and
+    ports), per real server its health (UP while the kernel forwards to it on
+    every VIP:port, DOWN when the health checks took it out), weight and
+    connections (active + inactive).
+    """
+    index = dict(((v["vip"], v["port"]), v) for v in table if v["protocol"] == "tcp")
+    out = []
+    for svc in services:
+        if svc["mode"] != "l4_dr":
+            continue
+        families = [(svc[k], r) for k, r in (("vip", "ip"), ("vip6", "ip6")) if svc.get(k)]
+        entries = [(index.get((vip, port)), rkey, port) for vip, rkey in families for port in svc["ports"]]
+        entry = {"label": svc["label"], "status": "OPEN" if all(e for e, _, _ in entries) else "DOWN",
+                 "conns": sum(r["active"] for e, _, _ in entries if e for r in e["real_servers"]),
+                 "real_servers": []}
+        for rs in svc["real_servers"]:
+            found = []
+            for vserver, rkey, port in entries:
+                rows = [r for r in (vserver or {}).get("real_servers", [])
+                        if r["ip"] == rs[rkey] and r["port"] == (rs["port"] or port)]
+                found.append(rows[0] if rows else None)
+            up = all(found)
+            entry["real_servers"].append({
+                "label": rs["label"], "address": rs["ip"],
+                "health": "UP" if up else "DOWN",
+                "check": "" if up else ("partly in IPVS" if any(found) else "not in IPVS"),
+                "weight": min(r["weight"] for r in found if r) if any(found) else 0,
+                "conns": sum(r["active"] + r["inactive"] for r in found if r),
+            })
+        out.append(entry)
+    return out

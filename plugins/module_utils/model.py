@@ -42,6 +42,7 @@ SERVICE_DEFAULTS = {
     "scheduler": "wlc",
     "health_check": "amqp",
     "check_interval": 2,
+    "persistence": 0,
     "feedback": "none",
     "feedback_port": 3333,
     "proxy_timeout": DEFAULT_PROXY_TIMEOUT,
@@ -193,6 +194,11 @@ def normalize_service(index, raw, inventory):
     svc["feedback_port"] = _int(field + ".feedback_port", svc["feedback_port"], 1, 65535)
     svc["check_interval"] = _int(field + ".check_interval", svc["check_interval"], 1, 3600)
     svc["proxy_timeout"] = _int(field + ".proxy_timeout", svc["proxy_timeout"], 1, 86400)
+    svc["persistence"] = _int(field + ".persistence", svc["persistence"], 0, 86400)
+    if svc["persistence"] and svc["mode"] != "l4_dr":
+        raise ModelError(field + ".persistence", "%d: source IP persistence is implemented for"
+                         " l4_dr (IPVS persistence_timeout) only; set 0 for %s"
+                         % (svc["persistence"], svc["mode"]))
     svc["connect_timeout"] = _int(field + ".connect_timeout", svc["connect_timeout"], 1, 3600)
     svc["proxy_protocol"] = _bool(field + ".proxy_protocol", svc["proxy_protocol"])
     if svc["proxy_protocol"] and svc["mode"] != "l7_snat":
@@ -290,6 +296,28 @@ def check_pair(settings_by_host):
         if first.get(key) != second.get(key):
             raise ModelError(key, "the HA pair disagrees: %s has %r, %s has %r"
                              % (hosts[0], first.get(key), hosts[1], second.get(key)))
+
+
+def check_director_networks(services, director, networks):
+    """A Direct Routing director must reach every real server at layer 2.
+
+    ``networks`` are the director's interface networks (CIDR strings, IPv4 and
+    IPv6). Raises when a RIP of an l4_dr service lies outside all of them.
+    """
+    nets = [ipaddress.ip_network(n, strict=False) for n in networks]
+    for i, svc in enumerate(services):
+        if svc["mode"] != "l4_dr":
+            continue
+        for j, rs in enumerate(svc["real_servers"]):
+            keys = ["ip"] + (["ip6"] if svc.get("vip6") else [])
+            for key in keys:
+                address = ipaddress.ip_address(rs[key])
+                if not any(address in net for net in nets if net.version == address.version):
+                    raise ModelError("lbstack_virtual_services[%d].real_servers[%d].%s" % (i, j, key),
+                                     "%s is in no subnet of director %r (%s): Direct Routing"
+                                     " forwards at layer 2, so the director needs an interface in"
+                                     " the real servers' subnet"
+                                     % (address, director, ", ".join(sorted(networks)) or "none"))
 
 
 def services_for_real_server(services, ip):

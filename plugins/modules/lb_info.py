@@ -13,9 +13,10 @@ module: lb_info
 short_description: Read the state of a load balancer (the System Overview)
 version_added: 0.1.0
 description:
-  - Read-only. Reports whether this load balancer holds the VIPs (VRRP MASTER) and, from
-    HAProxy's stats socket, each Layer 7 virtual service with its real servers' health,
-    weight and current connections.
+  - Read-only. Reports whether this load balancer holds the VIPs (VRRP MASTER) and each
+    virtual service with its real servers' health, weight and current connections.
+  - Layer 7 services come from HAProxy's stats socket, Layer 4 Direct Routing services from
+    the kernel's IPVS table (C(ipvsadm -Ln --exact)).
 author:
   - lbstack.rabbitmq contributors (@lbstack)
 options:
@@ -28,6 +29,14 @@ options:
     description: HAProxy's stats socket.
     type: path
     default: /run/haproxy/admin.sock
+  dr_services:
+    description:
+      - The C(l4_dr) virtual services to look up in the IPVS table, normalized (the output
+        of the M(lbstack.rabbitmq.preflight) action). A real server that the health checks
+        took out of the table is reported C(DOWN).
+    type: list
+    elements: dict
+    default: []
 extends_documentation_fragment: []
 attributes:
   check_mode:
@@ -57,7 +66,7 @@ held_vips:
   type: list
   elements: str
 services:
-  description: Layer 7 virtual services with status, connections and real servers.
+  description: Virtual services (Layer 7 and Layer 4) with status, connections and real servers.
   returned: always
   type: list
   elements: dict
@@ -74,7 +83,7 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lbstack.rabbitmq.plugins.module_utils import haproxy
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import haproxy, keepalived, model
 
 
 def host_addresses(module):
@@ -94,6 +103,7 @@ def main():
         argument_spec=dict(
             vips=dict(type="list", elements="str", default=[]),
             stats_socket=dict(type="path", default="/run/haproxy/admin.sock"),
+            dr_services=dict(type="list", elements="dict", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -107,6 +117,20 @@ def main():
                 haproxy.socket_command(sock, "show stat")))
         except (IOError, OSError) as exc:
             module.warn("cannot read HAProxy stats from %s: %s" % (sock, exc))
+    if module.params["dr_services"]:
+        try:
+            dr = [model.normalize_service(i, raw, {}) for i, raw in enumerate(module.params["dr_services"])]
+        except model.ModelError as exc:
+            module.fail_json(msg=str(exc).replace("lbstack_virtual_services", "dr_services"))
+        ipvsadm = module.get_bin_path("ipvsadm")
+        if ipvsadm is None:
+            module.warn("ipvsadm is not installed; the Layer 4 services cannot be read")
+        else:
+            rc, out, err = module.run_command([ipvsadm, "-Ln", "--exact"])
+            if rc != 0:
+                module.warn("ipvsadm -Ln failed: %s" % err.strip())
+            else:
+                services += keepalived.overview(dr, keepalived.parse_ipvsadm(out))
     module.exit_json(changed=False, vrrp_state="MASTER" if held else "BACKUP",
                      held_vips=held, services=services)
 

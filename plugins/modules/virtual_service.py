@@ -14,12 +14,14 @@ short_description: Manage one load-balanced virtual service (VIP) and its real s
 version_added: 0.1.0
 description:
   - Renders one virtual service of the C(lbstack_virtual_services) model into the
-    configuration fragment of its engine, HAProxy for C(l7_snat).
+    configuration fragment of its engine, HAProxy for C(l7_snat) and keepalived/IPVS
+    (C(virtual_server) blocks with C(lb_kind DR)) for C(l4_dr).
   - The whole engine configuration, with the new fragment in place, is validated
     before the fragment is written; a configuration the daemon would reject never
     reaches it.
   - When the fragment changes, the engine is reloaded gracefully (never restarted),
-    so established AMQP connections stay open.
+    so established AMQP connections stay open, and the reload is confirmed (HAProxy,
+    a new worker on the master CLI; keepalived, the VIP ports in the kernel's IPVS table).
 author:
   - lbstack.rabbitmq contributors (@lbstack)
 options:
@@ -38,28 +40,43 @@ options:
         and an explicit C(real_servers) list. Required with O(state=present).
       - Normally the normalized output of the M(lbstack.rabbitmq.preflight) action.
     type: dict
+  engine:
+    description:
+      - The engine that serves the service. Defaults to the engine of O(service)'s mode
+        (C(l7_snat) is C(haproxy), C(l4_dr) is C(keepalived)); needed with O(state=absent)
+        for a keepalived service.
+    type: str
+    choices: [haproxy, keepalived]
   config_file:
-    description: The engine's main configuration file, used to validate the whole configuration.
+    description:
+      - The engine's main configuration file, used to validate the whole configuration.
+      - Default C(/etc/haproxy/haproxy.cfg) or C(/etc/keepalived/keepalived.conf).
     type: path
-    default: /etc/haproxy/haproxy.cfg
   fragment_dir:
-    description: Directory of per-service fragments, loaded by the engine after O(config_file).
+    description:
+      - Directory of per-service fragments, loaded by the engine with O(config_file)
+        (keepalived, an C(include) of C(*.conf) in this directory).
+      - Default C(/etc/haproxy/services.d) or C(/etc/keepalived/services.d).
     type: path
-    default: /etc/haproxy/services.d
   reload:
     description: Reload the engine gracefully when the fragment changed and the engine runs.
     type: bool
     default: true
   unit:
-    description: The systemd unit of the engine.
+    description: The systemd unit of the engine. Default C(haproxy.service) or C(keepalived.service).
     type: str
-    default: haproxy.service
   master_socket:
     description:
       - HAProxy's master CLI socket, used to confirm that a reload brought up a new worker
         (a failed reload otherwise goes unnoticed in master-worker mode).
     type: path
     default: /run/haproxy-master.sock
+  amqp_checker:
+    description:
+      - keepalived only. The AMQP checker that C(MISC_CHECK) runs as C(CHECKER ADDRESS PORT)
+        (the load_balancer role installs it).
+    type: path
+    default: /usr/local/libexec/lbstack/amqp-check
 extends_documentation_fragment: []
 attributes:
   check_mode:
@@ -69,7 +86,8 @@ attributes:
     support: full
     description: Shows the fragment before and after.
 notes:
-  - Layer 4 Direct Routing (C(l4_dr)) services are rendered for keepalived/IPVS by a later release.
+  - keepalived 2.2.7's C(-t) exits 0 for some broken files (fixed upstream in 2.2.8), so any
+    message it prints also counts as a rejected configuration.
 """
 
 EXAMPLES = r"""
@@ -85,9 +103,23 @@ EXAMPLES = r"""
         - {label: rabbit1, ip: 198.18.0.21}
         - {label: rabbit2, ip: 198.18.0.22, weight: 50}
 
+- name: The same brokers behind IPVS Direct Routing
+  lbstack.rabbitmq.virtual_service:
+    label: RabbitMQ_DR
+    service:
+      label: RabbitMQ_DR
+      vip: 198.18.0.101
+      ports: [5672]
+      mode: l4_dr
+      check_interval: 1
+      real_servers:
+        - {label: rabbit1, ip: 198.18.0.21}
+        - {label: rabbit2, ip: 198.18.0.22}
+
 - name: Remove a virtual service
   lbstack.rabbitmq.virtual_service:
     label: Old_VIP
+    engine: keepalived
     state: absent
 """
 
@@ -97,6 +129,11 @@ path:
   returned: always
   type: str
   sample: /etc/haproxy/services.d/RabbitMQ_HA.cfg
+engine:
+  description: The engine that serves the service.
+  returned: always
+  type: str
+  sample: haproxy
 reloaded:
   description: Whether the engine was reloaded.
   returned: always
@@ -110,7 +147,15 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lbstack.rabbitmq.plugins.module_utils import haproxy, model
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import haproxy, keepalived, model
+
+ENGINES = {
+    "haproxy": {"config_file": "/etc/haproxy/haproxy.cfg", "fragment_dir": "/etc/haproxy/services.d",
+                "unit": "haproxy.service", "suffix": ".cfg", "mode": "l7_snat"},
+    "keepalived": {"config_file": "/etc/keepalived/keepalived.conf",
+                   "fragment_dir": "/etc/keepalived/services.d",
+                   "unit": "keepalived.service", "suffix": ".conf", "mode": "l4_dr"},
+}
 
 
 def read_text(path):
@@ -121,14 +166,14 @@ def read_text(path):
         return None
 
 
-def validate(module, desired, path):
-    """Check the whole HAProxy configuration with ``desired`` in place of ``path``."""
-    binary = module.get_bin_path("haproxy")
+def validate(module, engine, desired, path):
+    """Check the engine's whole configuration with ``desired`` in place of ``path``."""
+    binary = module.get_bin_path(engine)
     if binary is None:
         if module.check_mode:
-            module.warn("haproxy is not installed yet; the configuration was not validated")
+            module.warn("%s is not installed yet; the configuration was not validated" % engine)
             return
-        module.fail_json(msg="haproxy is not installed; cannot validate the configuration")
+        module.fail_json(msg="%s is not installed; cannot validate the configuration" % engine)
     workdir = tempfile.mkdtemp(prefix="lbstack-vs-")
     try:
         staged = os.path.join(workdir, "services.d")
@@ -143,13 +188,81 @@ def validate(module, desired, path):
         else:
             with open(target, "w") as handle:
                 handle.write(desired)
-        rc, out, err = module.run_command(
-            [binary, "-c", "-q", "-f", module.params["config_file"], "-f", staged])
-        if rc != 0:
-            module.fail_json(msg="HAProxy rejects the configuration; nothing was changed",
+        if engine == "haproxy":
+            rc, out, err = module.run_command(
+                [binary, "-c", "-q", "-f", module.params["config_file"], "-f", staged])
+            rejected = rc != 0
+        else:
+            # A copy of the main file whose include of the fragment directory points at
+            # the staged one; keepalived 2.2.7's -t can exit 0 on a broken file, so any
+            # message counts as a rejection too.
+            main = read_text(module.params["config_file"])
+            if main is None:
+                if module.check_mode:
+                    module.warn("%s does not exist yet; the configuration was not validated"
+                                % module.params["config_file"])
+                    return
+                module.fail_json(msg="%s does not exist; cannot validate the configuration"
+                                 % module.params["config_file"])
+            fragment_dir = module.params["fragment_dir"].rstrip("/")
+            if fragment_dir + "/" not in main:
+                module.fail_json(msg="%s does not include %s/: the service would not be loaded"
+                                 % (module.params["config_file"], fragment_dir))
+            staged_main = os.path.join(workdir, "keepalived.conf")
+            with open(staged_main, "w") as handle:
+                handle.write(main.replace(fragment_dir + "/", staged + "/"))
+            rc, out, err = module.run_command([binary, "-t", "-l", "-f", staged_main])
+            rejected = rc != 0 or bool((out + err).strip())
+        if rejected:
+            module.fail_json(msg="%s rejects the configuration; nothing was changed" % engine,
                              rc=rc, stdout=out, stderr=err, rendered=desired)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def ipvs_endpoints(module):
+    """The (address, port) of every TCP virtual service in the kernel's IPVS table."""
+    ipvsadm = module.get_bin_path("ipvsadm")
+    if ipvsadm is None:
+        return None
+    rc, out, err = module.run_command([ipvsadm, "-Ln", "--exact"])
+    if rc != 0:
+        return None
+    return set((v["vip"], v["port"]) for v in keepalived.parse_ipvsadm(out) if v["protocol"] == "tcp")
+
+
+def systemctl_reload(module):
+    """Reload the engine's unit if it runs; False when it does not run."""
+    systemctl = module.get_bin_path("systemctl", required=True)
+    rc = module.run_command([systemctl, "is-active", "--quiet", module.params["unit"]])[0]
+    if rc != 0:
+        return False
+    rc, out, err = module.run_command([systemctl, "reload", module.params["unit"]])
+    if rc != 0:
+        module.fail_json(msg="reload of %s failed" % module.params["unit"], stdout=out, stderr=err)
+    return True
+
+
+def reload_keepalived(module, endpoints, present):
+    """Reload keepalived (SIGHUP) and wait until the IPVS table shows the service
+    (``present``) or no longer shows it."""
+    if not systemctl_reload(module):
+        return False
+    deadline = time.time() + 15
+    table = None
+    while time.time() < deadline:
+        table = ipvs_endpoints(module)
+        if table is None:
+            module.warn("ipvsadm cannot read the IPVS table; the reload was not confirmed")
+            return True
+        if (endpoints <= table) if present else not (endpoints & table):
+            return True
+        time.sleep(0.2)
+    module.fail_json(msg="keepalived did not %s the IPVS virtual services %s after the reload (see"
+                     " journalctl -u %s)" % ("add" if present else "remove",
+                                             ", ".join("%s:%d" % e for e in sorted(endpoints)),
+                                             module.params["unit"]),
+                     ipvs=sorted("%s:%d" % e for e in table or ()))
 
 
 def reload_engine(module):
@@ -159,13 +272,8 @@ def reload_engine(module):
     configuration fails to load at run time (the old worker simply stays), so
     the master CLI is asked which worker is current.
     """
-    systemctl = module.get_bin_path("systemctl", required=True)
-    rc = module.run_command([systemctl, "is-active", "--quiet", module.params["unit"]])[0]
-    if rc != 0:
+    if not systemctl_reload(module):
         return False
-    rc, out, err = module.run_command([systemctl, "reload", module.params["unit"]])
-    if rc != 0:
-        module.fail_json(msg="reload of %s failed" % module.params["unit"], stdout=out, stderr=err)
     master = module.params["master_socket"]
     if not master or not os.path.exists(master):
         module.warn("no HAProxy master socket at %s; the reload was not confirmed" % master)
@@ -185,23 +293,31 @@ def reload_engine(module):
                      " in service" % module.params["unit"], processes=procs)
 
 
+def service_endpoints(svc):
+    return set((vip, port) for vip in (svc.get("vip"), svc.get("vip6")) if vip for port in svc["ports"])
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             label=dict(type="str", required=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             service=dict(type="dict"),
-            config_file=dict(type="path", default="/etc/haproxy/haproxy.cfg"),
-            fragment_dir=dict(type="path", default="/etc/haproxy/services.d"),
+            engine=dict(type="str", choices=sorted(ENGINES)),
+            config_file=dict(type="path"),
+            fragment_dir=dict(type="path"),
             reload=dict(type="bool", default=True),
-            unit=dict(type="str", default="haproxy.service"),
+            unit=dict(type="str"),
             master_socket=dict(type="path", default="/run/haproxy-master.sock"),
+            amqp_checker=dict(type="path", default="/usr/local/libexec/lbstack/amqp-check"),
         ),
         required_if=[("state", "present", ["service"])],
         supports_check_mode=True,
     )
     params = module.params
     desired = None
+    svc = None
+    engine = params["engine"]
     if params["state"] == "present":
         raw = dict(params["service"])
         raw.setdefault("label", params["label"])
@@ -212,21 +328,29 @@ def main():
         if svc["label"] != params["label"]:
             module.fail_json(msg="service.label: %r differs from label %r"
                              % (svc["label"], params["label"]))
-        if svc["mode"] != "l7_snat":
-            module.fail_json(msg="service.mode: %r is not handled by this release of the module;"
-                             " only l7_snat (HAProxy) is" % svc["mode"])
-        desired = haproxy.render_service(svc)
+        by_mode = [name for name, e in ENGINES.items() if e["mode"] == svc["mode"]][0]
+        if engine is not None and engine != by_mode:
+            module.fail_json(msg="service.mode: %r is served by %s, not by engine %s"
+                             % (svc["mode"], by_mode, engine))
+        engine = by_mode
+    engine = engine or "haproxy"
+    for key in ("config_file", "fragment_dir", "unit"):
+        if params[key] is None:
+            params[key] = ENGINES[engine][key]
+    if svc is not None:
+        desired = (haproxy.render_service(svc) if engine == "haproxy"
+                   else keepalived.render_service(svc, params["amqp_checker"]))
 
-    path = os.path.join(params["fragment_dir"], haproxy.fragment_name(params["label"]))
+    path = os.path.join(params["fragment_dir"], params["label"] + ENGINES[engine]["suffix"])
     current = read_text(path)
-    result = dict(changed=current != desired, path=path, reloaded=False)
+    result = dict(changed=current != desired, path=path, engine=engine, reloaded=False)
     if module._diff:
         result["diff"] = dict(before=current or "", after=desired or "",
                               before_header=path, after_header=path)
     if not result["changed"]:
         module.exit_json(**result)
 
-    validate(module, desired, path)
+    validate(module, engine, desired, path)
     if module.check_mode:
         module.exit_json(**result)
 
@@ -241,9 +365,12 @@ def main():
         os.chmod(tmp, 0o644)
         module.atomic_move(tmp, path)
     if params["reload"]:
-        result["reloaded"] = reload_engine(module)
+        if engine == "haproxy":
+            result["reloaded"] = reload_engine(module)
+        else:
+            endpoints = service_endpoints(svc) if svc else keepalived.fragment_endpoints(current)
+            result["reloaded"] = reload_keepalived(module, endpoints, svc is not None)
     module.exit_json(**result)
-
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.lbstack.rabbitmq.plugins.filter.real_server import FilterModule, real_server_vips
+from ansible_collections.lbstack.rabbitmq.plugins.filter.real_server import (
+    FilterModule, firewalld_redirect_rules, real_server_vips)
 from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
 
 INVENTORY = {"groups": {"rabbitmq": ["rabbit1", "rabbit2"]},
@@ -32,3 +33,15 @@ def test_a_host_outside_every_service_has_no_vips():
 
 def test_registered_as_a_filter():
     assert FilterModule().filters()["real_server_vips"] is real_server_vips
+
+
+def test_firewalld_rules_one_tagged_redirect_per_vip():
+    rules = firewalld_redirect_rules(real_server_vips(SERVICES, "198.18.0.22"))
+    assert [(r["ipv"], r["table"], r["chain"], r["priority"]) for r in rules] == [
+        ("ipv4", "nat", "PREROUTING", 0)] * 2 + [("ipv6", "nat", "PREROUTING", 0)]
+    assert rules[1]["args"] == "-d 198.18.0.101 -m comment --comment lbstack-real-server:DR_B -j REDIRECT"
+    assert rules[2]["args"].startswith("-d 2001:db8:18::100 ")
+
+
+def test_firewalld_rules_none_without_vips():
+    assert firewalld_redirect_rules(real_server_vips(SERVICES, "198.18.0.99")) == []

@@ -34,7 +34,13 @@ def test_real_servers_weights_thresholds_and_amqp_check():
     assert "    real_server 2001:db8:18::22 5672 {\n        weight 1000\n" in text
     assert "uthreshold 500" in text and "lthreshold 10" in text
     assert 'misc_path "%s 198.18.0.21 5672"' % CHECKER in text
-    assert "lb_algo wlc" in text and "delay_loop 1" in text
+    assert "lb_algo wlc" in text and "delay_loop 2" in text
+    assert "persistence_timeout" not in text
+
+
+def test_check_interval_and_persistence():
+    text = render(check_interval=1, persistence=300)
+    assert "delay_loop 1\n" in text and text.count("persistence_timeout 300") == 2
 
 
 def test_tcp_and_no_check():
@@ -73,3 +79,24 @@ def test_parse_ipvsadm():
 
 def test_parse_empty_table():
     assert keepalived.parse_ipvsadm("IP Virtual Server version 1.2.1 (size=4096)\n") == []
+
+
+def test_fragment_endpoints_read_back_what_was_rendered():
+    assert keepalived.fragment_endpoints(render(ports=[5672, 5671])) == {
+        ("198.18.0.101", 5672), ("198.18.0.101", 5671),
+        ("2001:db8:18::101", 5672), ("2001:db8:18::101", 5671)}
+    assert keepalived.fragment_endpoints(None) == set()
+
+
+def test_overview_marks_real_servers_missing_from_the_table_down():
+    svc = model.normalize_service(0, dict(RAW, real_servers=RAW["real_servers"] + [
+        {"label": "rabbit3", "ip": "198.18.0.23", "ip6": "2001:db8:18::23"}]), {})
+    table = keepalived.parse_ipvsadm(IPVSADM)
+    view = keepalived.overview([svc], table)[0]
+    assert view["label"] == "RabbitMQ_DR" and view["status"] == "OPEN" and view["conns"] == 3
+    rs = dict((r["label"], r) for r in view["real_servers"])
+    assert rs["rabbit1"] == {"label": "rabbit1", "address": "198.18.0.21", "health": "UP", "check": "",
+                             "weight": 100, "conns": 4}
+    assert rs["rabbit2"]["health"] == "DOWN" and rs["rabbit2"]["check"] == "partly in IPVS"
+    assert rs["rabbit3"]["health"] == "DOWN" and rs["rabbit3"]["check"] == "not in IPVS"
+    assert keepalived.overview([svc], [])[0]["status"] == "DOWN"

@@ -186,3 +186,27 @@ def test_services_for_real_server():
     services = normalize()
     assert model.services_for_real_server(services, "198.18.0.22") == services
     assert model.services_for_real_server(services, "198.18.0.99") == []
+
+
+def test_persistence_is_direct_routing_only():
+    dr = [set_field(["mode"], "l4_dr"), set_field(["vip6"], None)]
+    assert normalize(*dr)[0]["persistence"] == 0
+    assert normalize(*dr + [set_field(["persistence"], 600)])[0]["persistence"] == 600
+    with pytest.raises(model.ModelError, match="l4_dr") as err:
+        normalize(set_field(["persistence"], 600))
+    assert err.value.field == "lbstack_virtual_services[0].persistence"
+    with pytest.raises(model.ModelError, match="outside"):
+        normalize(*dr + [set_field(["persistence"], -1)])
+
+
+def test_director_needs_an_interface_in_the_real_servers_subnet():
+    svc = normalize(set_field(["mode"], "l4_dr"), rs_list(ip6="2001:db8:18::40"))
+    model.check_director_networks(svc, "lb1", ["198.18.0.0/24", "2001:db8:18::/64"])
+    with pytest.raises(model.ModelError, match="in no subnet of director 'lb1'") as err:
+        model.check_director_networks(svc, "lb1", ["198.18.1.0/24", "2001:db8:18::/64"])
+    assert err.value.field == "lbstack_virtual_services[0].real_servers[0].ip"
+    with pytest.raises(model.ModelError) as err:
+        model.check_director_networks(svc, "lb1", ["198.18.0.0/24"])
+    assert err.value.field == "lbstack_virtual_services[0].real_servers[0].ip6"
+    # Layer 7 services are proxied: no layer 2 requirement
+    model.check_director_networks(normalize(), "lb1", [])

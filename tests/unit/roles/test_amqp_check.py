@@ -1,0 +1,70 @@
+"""The AMQP health checker of the load_balancer role, against loopback servers."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import socket
+import struct
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+CHECKER = Path(__file__).resolve().parents[3] / "roles" / "load_balancer" / "files" / "amqp-check"
+# Frame header of connection.start as RabbitMQ sends it: type 1, channel 0, size, class 10, method 10.
+START = b"\x01\x00\x00" + struct.pack(">I", 500) + b"\x00\x0a\x00\x0a" + b"\x00" * 20
+CLOSE = b"\x01\x00\x00" + struct.pack(">I", 500) + b"\x00\x0a\x00\x32"
+
+
+def serve(answer):
+    """A one-shot loopback server that reads the protocol header and sends ``answer``."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    seen = []
+
+    def run():
+        conn, _ = listener.accept()
+        with conn:
+            seen.append(conn.recv(8))
+            if answer is not None:
+                conn.sendall(answer)
+        listener.close()
+
+    threading.Thread(target=run, daemon=True).start()
+    return listener.getsockname()[1], seen
+
+
+def check(port, *extra):
+    return subprocess.run([str(CHECKER), "127.0.0.1", str(port)] + list(extra), timeout=10).returncode
+
+
+def test_a_broker_that_starts_the_connection_passes():
+    port, seen = serve(START)
+    assert check(port) == 0
+    assert seen == [b"AMQP\x00\x00\x09\x01"]
+
+
+@pytest.mark.parametrize("answer", [CLOSE, START[:6], b"AMQP\x00\x00\x09\x01", b""])
+def test_anything_else_fails(answer):
+    port, _ = serve(answer)
+    assert check(port) == 1
+
+
+def test_a_closed_port_fails():
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    assert check(port) == 1
+
+
+def test_silence_fails_within_the_deadline():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    try:
+        assert check(listener.getsockname()[1], "0.3") == 1
+    finally:
+        listener.close()
