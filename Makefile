@@ -24,7 +24,7 @@ help:
 	@echo "               (MODE=l4_dr: Layer 4 Direct Routing through qemu IPVS directors)"
 	@echo "make test      lint, sanity, unit tests and the molecule scenarios"
 	@echo "make lab-down  remove every container and network the lab made"
-	@echo "make bench     benchmarks; figures go to tests/perf/results.md"
+	@echo "make bench     benchmarks; figures go to tests/perf/results.md (MODE=l4_dr: Direct Routing)"
 
 deps: .stamp-deps
 .stamp-deps:
@@ -94,7 +94,7 @@ molecule: venv
 	molecule test --all
 
 bench: venv
-	$(PY) tests/perf/bench.py
+	$(PY) tests/perf/bench.py --mode $(MODE)
 
 clean: lab-down
 	rm -rf $(VENV) .collections .build .stamp-deps

@@ -1,8 +1,18 @@
 """Benchmarks on the lab; figures go to tests/perf/results.md (no pass/fail).
 
     python tests/perf/bench.py [--runs 5] [--idle-minutes 10] [--skip-cold]
+    python tests/perf/bench.py --mode l4_dr [--runs 5]
 
-Needs the converged lab (`make lab`). Measures, in one run:
+Each mode rewrites its own section of the results file.
+
+--mode l4_dr needs the converged Direct Routing lab (`make lab MODE=l4_dr`) and
+measures: publish throughput through the DR VIP / directly to the same broker
+(same run); the share of 100 long-lived connections still working after the
+active director fails over (keepalived stopped on lb1); the time from killing a
+broker (SIGKILL) to its removal from the active director's IPVS table; the VIP
+failover gap a publishing client sees.
+
+--mode l7_snat (default) needs the converged lab (`make lab`). Measures, in one run:
 - VIP failover as a client sees it: the longest gap between confirmed publishes
   (one every 20 ms) when keepalived stops on the master (graceful) and when the
   master host is killed (hard); median of --runs each;
@@ -30,6 +40,8 @@ SSH = ["ssh", "-F", "/var/lib/lbstack-lab/ssh_config"]
 CREDS = ["--user", "lbstack", "--password", "lab-only-not-a-secret"]
 VIP, LB1, LB2, RABBIT1 = "198.18.0.100", "198.18.0.11", "198.18.0.12", "198.18.0.21"
 RESULTS = ROOT / "tests/perf/results.md"
+RABBIT3, RABBIT3_6 = "198.18.0.23", "2001:db8:18::23"
+SECTIONS = {"l7_snat": "## Layer 7 SNAT (HAProxy)", "l4_dr": "## Layer 4 Direct Routing (IPVS)"}
 
 
 def run(cmd, **kw):
@@ -64,10 +76,26 @@ def wait_restored(timeout=120):
     raise SystemExit("bench: the lab did not come back")
 
 
-def failover(kind, runs):
+def wait_restored_dr(timeout=180):
+    """lb1 holds the VIP and its IPVS table forwards to all three brokers on both families."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if VIP + "/" in ssh(LB1, "ip -o addr show", check=False):
+                table = ssh(LB1, "ipvsadm -Ln --exact", check=False)
+                if len(re.findall(r"-> \S+:5672\s+Route", table)) >= 6:
+                    client("roundtrip")
+                    return
+        except (subprocess.CalledProcessError, ValueError):
+            pass
+        time.sleep(1)
+    raise SystemExit("bench: the Direct Routing lab did not come back")
+
+
+def failover(kind, runs, restored=wait_restored):
     gaps = []
     for _run in range(runs):
-        wait_restored()
+        restored()
         time.sleep(2)
         probe = subprocess.Popen(CLIENT + ["probe", "--seconds", "8", "--interval", "0.02"] + CREDS,
                                  stdout=subprocess.PIPE, text=True)
@@ -103,6 +131,108 @@ def throughput(runs, count=2000):
     return via, direct
 
 
+def dr_hold(runs, connections=100):
+    """Share of long-lived connections still working after a director failover."""
+    shares = []
+    for _run in range(runs):
+        wait_restored_dr()
+        hold = subprocess.Popen(CLIENT + ["hold", "--connections", str(connections), "--seconds", "40",
+                                          "--queue", "bench.hold", "--host", VIP] + CREDS,
+                                stdout=subprocess.PIPE, text=True)
+        time.sleep(15)
+        ssh(LB1, "systemctl stop keepalived")
+        shares.append(json.loads(hold.communicate()[0])["share"])
+        ssh(LB1, "systemctl start keepalived")
+    return shares
+
+
+def dr_removal(runs):
+    """Seconds from SIGKILL of rabbit3's broker to its removal from lb1's IPVS table.
+
+    The wait runs on the director before the kill (no SSH start in the measured
+    time); the broker is killed with podman on this machine.
+    """
+    times = []
+    gone = "while ipvsadm -Ln --exact | grep -qF -e '%s:5672' -e '[%s]:5672'; do sleep 0.05; done; echo gone" \
+        % (RABBIT3, RABBIT3_6)
+    for _run in range(runs):
+        wait_restored_dr()
+        waiter = subprocess.Popen(SSH + [LB1, gone], stdout=subprocess.PIPE, text=True)
+        time.sleep(1)
+        start = time.monotonic()
+        run(["podman", "exec", "rabbit3", "pkill", "-KILL", "-f", "beam.smp"])
+        waiter.communicate(timeout=60)
+        times.append(round(time.monotonic() - start, 3))
+        ssh(RABBIT3, "systemctl reset-failed rabbitmq-server; systemctl start rabbitmq-server")
+    return times
+
+
+def main_dr(args):
+    figures = {}
+    wait_restored_dr()
+    figures["throughput"] = throughput(args.runs)
+    figures["hold"] = dr_hold(args.runs)
+    figures["removal"] = dr_removal(args.runs)
+    figures["graceful"] = failover("graceful", args.runs, wait_restored_dr)
+    wait_restored_dr()
+    write_section("l4_dr", dr_lines(figures, args))
+
+
+def dr_lines(f, args):
+    med = statistics.median
+    via, direct = f["throughput"]
+    return [
+        "Written by `make bench MODE=l4_dr` on %s: directors are qemu VMs (TCG, one vCPU each) "
+        "beside the broker containers on one 2-core machine; noisy. Medians of %d runs."
+        % (datetime.date.today().isoformat(), args.runs),
+        "",
+        "| figure | result | target |",
+        "|---|---|---|",
+        "| publish with confirms, through the DR VIP | median %.0f msg/s (runs: %s) | |"
+        % (med(via), ", ".join("%.0f" % v for v in via)),
+        "| publish with confirms, directly to the same broker | median %.0f msg/s (runs: %s) | |"
+        % (med(direct), ", ".join("%.0f" % v for v in direct)),
+        "| ratio DR VIP / direct (same run) | %.3f | >= 0.97 |" % (med(via) / med(direct)),
+        "| 100 long-lived connections still working after a director failover | median %.1f %% (runs: %s) | >= 99 %% |"
+        % (100 * med(f["hold"]), ", ".join("%.0f %%" % (100 * h) for h in f["hold"])),
+        "| broker killed (SIGKILL) to its removal from the IPVS table | median %.2f s (runs: %s) | <= 3 s |"
+        % (med(f["removal"]), ", ".join("%.2f" % t for t in f["removal"])),
+        "| VIP failover, keepalived stopped on the active director (client gap, probe every 20 ms) "
+        "| median %.3f s (runs: %s) | <= 1 s |" % (med(f["graceful"]), ", ".join("%.3f" % g for g in f["graceful"])),
+        "",
+        "Throughput as in the Layer 7 section, from this machine (a client on the lab bridge). "
+        "Connections: `amqp_client.py hold`, each connection publishes with confirms every second for "
+        "40 s; keepalived stops on lb1 after 15 s, lb2 takes over with the connection table the IPVS "
+        "sync daemon sent it. Removal: health check every 2 s (`check_interval`), one retry after 0.5 s.",
+        "",
+    ]
+
+
+def write_section(mode, lines):
+    """Replace this mode's section of the results file, keep the other."""
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    sections = {}
+    current = None
+    for line in text.splitlines():
+        for key, title in SECTIONS.items():
+            if line == title:
+                current = key
+                sections[current] = []
+                break
+        else:
+            if current:
+                sections[current].append(line)
+    sections[mode] = lines
+    out = ["# Benchmark results", ""]
+    sections = dict((k, "\n".join(v).strip("\n").split("\n") + [""]) for k, v in sections.items())
+    for key in ("l7_snat", "l4_dr"):
+        if key in sections:
+            out += [SECTIONS[key], ""] + sections[key]
+    body = "\n".join(out).rstrip("\n") + "\n"
+    RESULTS.write_text(body)
+    print(body)
+
+
 def transitions(host):
     out = ssh(host, "journalctl -u keepalived --no-pager -o cat")
     return len(re.findall(r"Entering (MASTER|BACKUP|FAULT) STATE", out))
@@ -126,7 +256,11 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--idle-minutes", type=float, default=10)
     parser.add_argument("--skip-cold", action="store_true")
+    parser.add_argument("--mode", choices=sorted(SECTIONS), default="l7_snat")
     args = parser.parse_args()
+    if args.mode == "l4_dr":
+        main_dr(args)
+        return
     figures = {}
     if not args.skip_cold:
         start = time.monotonic()
@@ -149,8 +283,6 @@ def write(f, args):
     med = statistics.median
     via, direct = f["throughput"]
     lines = [
-        "# Benchmark results",
-        "",
         "Written by `make bench` (`tests/perf/bench.py`) on %s, on the local lab (podman "
         "containers on one 2-core machine; noisy). Medians of %d runs unless said."
         % (datetime.date.today().isoformat(), args.runs),
@@ -176,8 +308,7 @@ def write(f, args):
               "into a fresh 3-member quorum queue whose leader is the broker the client talks to, "
               "one publisher waiting for each confirm, from the lab machine; the direct run goes to "
               "the broker the VIP picked in the same iteration.", ""]
-    RESULTS.write_text("\n".join(lines))
-    print("\n".join(lines))
+    write_section("l7_snat", lines)
 
 
 if __name__ == "__main__":
