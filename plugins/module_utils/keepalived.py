@@ -150,8 +150,9 @@ def overview(services, table):
             continue
         families = [(svc[k], r) for k, r in (("vip", "ip"), ("vip6", "ip6")) if svc.get(k)]
         entries = [(index.get((vip, port)), rkey, port) for vip, rkey in families for port in svc["ports"]]
-        entry = {"label": svc["label"], "status": "OPEN" if all(e for e, _, _ in entries) else "DOWN",
-                 "conns": sum(r["active"] for e, _, _ in entries if e for r in e["real_servers"]),
+        vservers = [e[0] for e in entries]
+        entry = {"label": svc["label"], "status": "OPEN" if all(vservers) else "DOWN",
+                 "conns": sum(r["active"] for v in vservers if v for r in v["real_servers"]),
                  "real_servers": []}
         for rs in svc["real_servers"]:
             found = []

@@ -372,5 +372,6 @@ def main():
             result["reloaded"] = reload_keepalived(module, endpoints, svc is not None)
     module.exit_json(**result)
 
+
 if __name__ == "__main__":
     main()
