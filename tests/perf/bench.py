@@ -114,16 +114,16 @@ def failover(kind, runs, restored=wait_restored):
 
 
 def throughput(runs, count=2000, publishers=1):
-    """Aggregate publish rates through the VIP and directly to the brokers, alternated.
+    """Aggregate publish rates through the VIP and directly to the same brokers, alternated.
 
-    Each publisher declares a fresh quorum queue on the broker it talks to (its
-    leader is local on both paths) and waits for each confirm. Through the VIP
-    the scheduler spreads the publishers over the brokers; directly, they are
-    spread round-robin over the same brokers (the AMQP server properties carry
-    the cluster's name, not the node's, so the client cannot tell which broker
-    the VIP picked). Rate = all messages / the slowest publisher's time.
+    Each publisher declares a fresh quorum queue on the broker it talks to (so
+    its leader is local on both paths) and waits for each confirm. The direct
+    run sends each publisher to the broker its VIP counterpart reached (the
+    node's name is in the AMQP server properties, cluster_name): the only
+    difference left is the load balancer. Rate = all messages / the slowest
+    publisher's time.
     """
-    brokers = ["198.18.0.2%d" % i for i in (1, 2, 3)]
+    addresses = {"rabbit@rabbit%d" % i: "198.18.0.2%d" % i for i in (1, 2, 3)}
     via, direct = [], []
 
     def batch(kind, index, hosts):
@@ -132,11 +132,12 @@ def throughput(runs, count=2000, publishers=1):
                                             "--host", host] + CREDS, stdout=subprocess.PIPE, text=True)
                  for n, host in enumerate(hosts)]
         results = [json.loads(p.communicate()[0]) for p in procs]
-        return round(count * len(hosts) / max(r["seconds"] for r in results), 1)
+        return round(count * len(hosts) / max(r["seconds"] for r in results), 1), [r["node"] for r in results]
 
     for index in range(runs):
-        via.append(batch("vip", index, [VIP] * publishers))
-        direct.append(batch("direct", index, [brokers[(index + n) % 3] for n in range(publishers)]))
+        rate, nodes = batch("vip", index, [VIP] * publishers)
+        via.append(rate)
+        direct.append(batch("direct", index, [addresses[node] for node in nodes])[0])
     return via, direct
 
 
@@ -218,7 +219,7 @@ def dr_lines(f, args):
         "",
         "Throughput: 2000 persistent messages per run (8 publishers: 500 each) into fresh quorum queues "
         "led by the broker each publisher talks to, every publisher waiting for each confirm, from this "
-        "machine (a client on the lab bridge); direct runs spread round-robin over the three brokers. "
+        "machine (a client on the lab bridge); each direct publisher goes to the broker its VIP counterpart reached. "
         "Connections: `amqp_client.py hold`, each connection publishes with confirms every second for "
         "40 s; keepalived stops on lb1 after 15 s, lb2 takes over with the connection table the IPVS "
         "sync daemon sent it. Removal: health check every 2 s (`check_interval`), one retry after 0.5 s.",
@@ -324,8 +325,8 @@ def write(f, args):
                  % (med([r[0] for r in f["rerun"]]), ",".join(str(r[1]) for r in f["rerun"])))
     lines += ["", "VRRP adverts every 0.25 s (VRRPv3). Throughput: 2000 persistent messages per run "
               "into a fresh 3-member quorum queue whose leader is the broker the client talks to, "
-              "one publisher waiting for each confirm, from the lab machine; direct runs rotate over "
-              "the three brokers.", ""]
+              "one publisher waiting for each confirm, from the lab machine; the direct run goes to "
+              "the broker the VIP picked in the same iteration.", ""]
     write_section("l7_snat", lines)
 
 
