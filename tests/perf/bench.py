@@ -56,40 +56,41 @@ def client(*args):
     return json.loads(run(CLIENT + list(args) + CREDS))
 
 
-def wait_restored(timeout=120):
-    """lb1 holds the VIP and HAProxy there sees three healthy brokers."""
+def wait_lab(serving, timeout, what):
+    """Wait until lb1 holds the VIP, ``serving(lb1)`` is true and a round trip works."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if VIP + "/" in ssh(LB1, "ip -o addr show", check=False):
-                stat = ssh(LB1, "echo 'show stat' | python3 -c \"import socket,sys;"
-                           "s=socket.socket(socket.AF_UNIX);s.connect('/run/haproxy/admin.sock');"
-                           "s.sendall(b'show stat\\n');d=b''\nwhile not d.endswith(b'\\n\\n'):\n"
-                           " c=s.recv(65536)\n if not c: break\n d+=c\nprint(d.decode())\"",
-                           check=False)
-                if len(re.findall(r",UP,", stat)) >= 4:  # 3 servers + backend
-                    client("roundtrip")
-                    return
+            if VIP + "/" in ssh(LB1, "ip -o addr show", check=False) and serving(LB1):
+                client("roundtrip")
+                return
         except (subprocess.CalledProcessError, ValueError):
             pass
         time.sleep(1)
-    raise SystemExit("bench: the lab did not come back")
+    raise SystemExit("bench: the %s did not come back" % what)
+
+
+def haproxy_serving(host):
+    """HAProxy on ``host`` sees three healthy brokers."""
+    stat = ssh(host, "echo 'show stat' | python3 -c \"import socket,sys;"
+               "s=socket.socket(socket.AF_UNIX);s.connect('/run/haproxy/admin.sock');"
+               "s.sendall(b'show stat\\n');d=b''\nwhile not d.endswith(b'\\n\\n'):\n"
+               " c=s.recv(65536)\n if not c: break\n d+=c\nprint(d.decode())\"",
+               check=False)
+    return len(re.findall(r",UP,", stat)) >= 4  # 3 servers + backend
+
+
+def ipvs_serving(host):
+    """The IPVS table on ``host`` forwards to all three brokers on both families."""
+    return len(re.findall(r"-> \S+:5672\s+Route", ssh(host, "ipvsadm -Ln --exact", check=False))) >= 6
+
+
+def wait_restored(timeout=120):
+    wait_lab(haproxy_serving, timeout, "lab")
 
 
 def wait_restored_dr(timeout=180):
-    """lb1 holds the VIP and its IPVS table forwards to all three brokers on both families."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if VIP + "/" in ssh(LB1, "ip -o addr show", check=False):
-                table = ssh(LB1, "ipvsadm -Ln --exact", check=False)
-                if len(re.findall(r"-> \S+:5672\s+Route", table)) >= 6:
-                    client("roundtrip")
-                    return
-        except (subprocess.CalledProcessError, ValueError):
-            pass
-        time.sleep(1)
-    raise SystemExit("bench: the Direct Routing lab did not come back")
+    wait_lab(ipvs_serving, timeout, "Direct Routing lab")
 
 
 def failover(kind, runs, restored=wait_restored):
