@@ -18,10 +18,52 @@ ARGSPEC = dict(
     rabbitmq_group=dict(type="str", default="rabbitmq"),
 )
 
-# Variables an HA pair must agree on: each member renders the same services
-# and speaks the same VRRP.
-PAIR_VARIABLES = ("lbstack_virtual_services",)
-PAIR_PREFIX = "load_balancer_vrrp_"
+# What the two members of an HA pair must agree on, with the load_balancer
+# role's defaults (tests/unit checks them against roles/load_balancer/defaults):
+# the same virtual services (so the same VIPs and engines) and the same VRRP
+# instance. Interfaces, priorities and addresses may differ.
+PAIR_VARIABLES = {
+    "lbstack_virtual_services": None,
+    "load_balancer_vrrp_router_id": 51,
+    "load_balancer_vrrp_advert_interval": 1,
+}
+# The rabbitmq_cluster role's defaults for what the real servers must match.
+BROKER_DEFAULTS = {"rabbitmq_cluster_port": 5672, "rabbitmq_cluster_proxy_protocol": False,
+                   "rabbitmq_cluster_heartbeat": model.DEFAULT_AMQP_HEARTBEAT}
+
+
+def gather_inventory(hostvars, groups, balancers, brokers, services, template):
+    """The inventory view the model needs, from host variables and gathered facts:
+    the service network addresses of the load balancers, the brokers and every
+    member of a group that a service takes its real servers from."""
+    def var(host, name, default=None):
+        value = hostvars[host].get(name, default)
+        return template(value)
+
+    def facts(host):
+        return template(hostvars[host].get("ansible_facts") or {})
+
+    members = set(balancers) | set(brokers)
+    for svc in services if isinstance(services, list) else []:
+        if isinstance(svc, dict) and svc.get("real_servers_group"):
+            members.update(groups.get(svc["real_servers_group"]) or [])
+    addresses = {}
+    for host in sorted(members):
+        addresses[host] = model.host_addresses(
+            host, dict((name, var(host, name)) for name in
+                       ("lbstack_ip", "lbstack_ipv6", "lbstack_rip", "lbstack_rip6", "ansible_host")),
+            facts(host))
+    return {
+        "groups": dict((name, list(hosts)) for name, hosts in groups.items()),
+        "addresses": addresses,
+        "load_balancers": dict((host, [addresses[host]["ip"], addresses[host]["ip6"]])
+                               for host in balancers),
+        "brokers": dict((host, {"port": var(host, "rabbitmq_cluster_port",
+                                            BROKER_DEFAULTS["rabbitmq_cluster_port"]),
+                                "proxy_protocol": var(host, "rabbitmq_cluster_proxy_protocol",
+                                                      BROKER_DEFAULTS["rabbitmq_cluster_proxy_protocol"])})
+                        for host in brokers),
+    }
 
 
 class ActionModule(ActionBase):
@@ -36,40 +78,46 @@ class ActionModule(ActionBase):
         args = validation.validated_parameters
         hostvars = task_vars["hostvars"]
         groups = task_vars["groups"]
+        balancers = list(groups.get(args["load_balancers_group"], []))
+        brokers = list(groups.get(args["rabbitmq_group"], []))
+        # Variables that describe the service come from the load balancers, where
+        # group_vars put them, else from the host this runs for.
+        source = balancers[0] if balancers else task_vars["inventory_hostname"]
 
         def var(host, name, default=None):
-            value = hostvars[host].get(name, default)
-            return self._templar.template(value)
+            return self._templar.template(hostvars[host].get(name, default))
 
-        services = args["services"]
-        if services is None:
-            services = var(task_vars["inventory_hostname"], "lbstack_virtual_services", [])
-        balancers = groups.get(args["load_balancers_group"], [])
-        inventory = {
-            "groups": dict((name, list(hosts)) for name, hosts in groups.items()),
-            "addresses": dict(
-                (host, {"ip": var(host, "lbstack_rip") or var(host, "ansible_host") or host,
-                        "ip6": var(host, "lbstack_rip6") or var(host, "lbstack_ipv6")})
-                for host in hostvars.keys()),
-            "load_balancers": dict(
-                (host, [var(host, "ansible_host"), var(host, "lbstack_ipv6")])
-                for host in balancers),
-        }
-        brokers = groups.get(args["rabbitmq_group"], [])
-        heartbeat = model.DEFAULT_AMQP_HEARTBEAT
-        if brokers:
-            heartbeat = var(brokers[0], "rabbitmq_cluster_heartbeat", heartbeat)
         try:
-            normalized = model.normalize_services(
-                services, inventory, heartbeat,
-                platform=var(task_vars["inventory_hostname"], "lbstack_platform"))
+            services = args["services"]
+            if services is None:
+                services = var(source, "lbstack_virtual_services", [])
+            for host in balancers + brokers:
+                facts = var(host, "ansible_facts") or {}
+                if facts.get("distribution"):
+                    model.check_platform(host, facts)
+            inventory = gather_inventory(hostvars, groups, balancers, brokers, services,
+                                         self._templar.template)
+            heartbeat = model.DEFAULT_AMQP_HEARTBEAT
+            if brokers:
+                heartbeat = var(brokers[0], "rabbitmq_cluster_heartbeat", heartbeat)
+            normalized = model.normalize_services(services, inventory, heartbeat,
+                                                  platform=var(source, "lbstack_platform"))
             model.check_pair(dict(
-                (host, dict((name, var(host, name)) for name in hostvars[host].keys()
-                            if name in PAIR_VARIABLES or name.startswith(PAIR_PREFIX)))
+                (host, dict((name, var(host, name, default)) for name, default in PAIR_VARIABLES.items()))
                 for host in balancers))
+            if any(s["mode"] == "l4_dr" for s in normalized):
+                for host in balancers:
+                    facts = var(host, "ansible_facts") or {}
+                    if not facts.get("interfaces"):
+                        raise model.ModelError(
+                            args["load_balancers_group"],
+                            "no network facts for director %r: run the preflight in a play that"
+                            " gathers facts on the load balancers (site.yml does)" % host)
+                    model.check_director_networks(normalized, host, model.interface_networks(facts))
         except model.ModelError as exc:
             result.update(failed=True, msg=str(exc), field=exc.field)
             return result
         result.update(changed=False, services=normalized,
+                      model={"services": normalized, "hosts": inventory["addresses"]},
                       msg="%d virtual service(s) valid" % len(normalized))
         return result

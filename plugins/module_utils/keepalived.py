@@ -170,3 +170,67 @@ def overview(services, table):
             })
         out.append(entry)
     return out
+
+
+def expected_table(svc):
+    """What the kernel's IPVS table holds for one l4_dr service once keepalived
+    has it: ``{(vip, port): {"scheduler", "persistence", "real_servers":
+    {(ip, port): weight}}}``."""
+    out = {}
+    for vip_key, rip_key in (("vip", "ip"), ("vip6", "ip6")):
+        if not svc.get(vip_key):
+            continue
+        for port in svc["ports"]:
+            out[(svc[vip_key], port)] = {
+                "scheduler": svc["scheduler"], "persistence": svc.get("persistence") or 0,
+                "real_servers": dict(((rs[rip_key], rs["port"] or port), rs["weight"])
+                                     for rs in svc["real_servers"])}
+    return out
+
+
+def _persistence(flags):
+    words = flags.split()
+    if "persistent" in words:
+        index = words.index("persistent")
+        if index + 1 < len(words) and words[index + 1].isdigit():
+            return int(words[index + 1])
+    return 0
+
+
+def table_problems(services, table, healthy, absent=()):
+    """Why the parsed IPVS ``table`` does not (yet) serve ``services`` as rendered.
+
+    Every VIP:port must be there with its scheduler and persistence; every real
+    server in ``healthy`` (a set of (ip, port) whose health check passes now)
+    must be there, no real server that is not rendered may be, and the weights
+    must be the rendered ones. ``absent`` are (vip, port) that must be gone.
+    Returns a sorted list of problems, empty when the table is as rendered.
+    """
+    index = dict(((v["vip"], v["port"]), v) for v in table if v["protocol"] == "tcp")
+    problems = []
+    for endpoint in absent:
+        if endpoint in index:
+            problems.append("%s:%d is still in IPVS" % endpoint)
+    for svc in services:
+        for endpoint, want in sorted(expected_table(svc).items()):
+            name = "%s:%d" % endpoint
+            live = index.get(endpoint)
+            if live is None:
+                problems.append("%s is not in IPVS" % name)
+                continue
+            if live["scheduler"] != want["scheduler"]:
+                problems.append("%s schedules %s, not %s" % (name, live["scheduler"], want["scheduler"]))
+            if _persistence(live["flags"]) != want["persistence"]:
+                problems.append("%s persistence %d, not %d" % (name, _persistence(live["flags"]),
+                                                               want["persistence"]))
+            rows = dict(((r["ip"], r["port"]), r["weight"]) for r in live["real_servers"])
+            for rip, weight in sorted(want["real_servers"].items()):
+                if rip in rows and rows[rip] != weight:
+                    problems.append("%s real server %s:%d has weight %d, not %d"
+                                    % (name, rip[0], rip[1], rows[rip], weight))
+                elif rip not in rows and rip in healthy:
+                    problems.append("%s real server %s:%d passes its check but is not in IPVS"
+                                    % ((name,) + rip))
+            for rip in sorted(set(rows) - set(want["real_servers"])):
+                problems.append("%s real server %s:%d is not rendered" % ((name,) + rip))
+    return sorted(problems)

@@ -21,6 +21,11 @@ import ipaddress
 import re
 
 MODES = ("l4_dr", "l7_snat")
+# The one mapping from mode to the engine that serves it.
+ENGINE_BY_MODE = {"l7_snat": "haproxy", "l4_dr": "keepalived"}
+# Where the roles are tested: distribution -> major versions, and the init system.
+SUPPORTED_PLATFORMS = {"Debian": ("12",)}
+SUPPORTED_INIT = "systemd"
 HEALTH_CHECKS = ("amqp", "tcp", "none")
 FEEDBACK_METHODS = ("agent", "http", "none")
 PROTOCOLS = ("tcp",)
@@ -131,8 +136,8 @@ def _real_servers(field, svc, inventory):
         if not isinstance(label, str) or not LABEL_RE.match(label):
             raise ModelError(rfield + ".label", "%r must be 1-64 of A-Z a-z 0-9 _ . -" % (label,))
         if rs.get("ip") in (None, ""):
-            raise ModelError(rfield + ".ip", "missing (for a group member, set ansible_host"
-                             " or lbstack_rip on host %r)" % (rs.get("host") or label,))
+            raise ModelError(rfield + ".ip", "missing (for a group member, set lbstack_ip"
+                             " on host %r)" % (rs.get("host") or label,))
         rs["ip"] = str(_ip(rfield + ".ip", rs["ip"], version=4))
         if rs["ip6"] not in (None, ""):
             rs["ip6"] = str(_ip(rfield + ".ip6", rs["ip6"], version=6))
@@ -141,6 +146,10 @@ def _real_servers(field, svc, inventory):
         rs["weight"] = _int(rfield + ".weight", rs["weight"], 0, WEIGHT_MAX[svc["mode"]])
         rs["min_conns"] = _int(rfield + ".min_conns", rs["min_conns"], 0, 1000000)
         rs["max_conns"] = _int(rfield + ".max_conns", rs["max_conns"], 0, 1000000)
+        if rs["min_conns"] and not rs["max_conns"]:
+            raise ModelError(rfield + ".min_conns", "%d needs max_conns: both engines use the"
+                             " lower limit only to end an overload above max_conns"
+                             % rs["min_conns"])
         if rs["max_conns"] and rs["min_conns"] > rs["max_conns"]:
             raise ModelError(rfield + ".min_conns", "%d is above max_conns %d"
                              % (rs["min_conns"], rs["max_conns"]))
@@ -165,7 +174,7 @@ def normalize_service(index, raw, inventory):
     field = "lbstack_virtual_services[%d]" % index
     if not isinstance(raw, dict):
         raise ModelError(field, "must be a mapping")
-    unknown = set(raw) - set(SERVICE_DEFAULTS) - {"label"}
+    unknown = set(raw) - set(SERVICE_DEFAULTS) - {"label", "engine"}
     if unknown:
         raise ModelError(field, "unknown field(s) %s" % ", ".join(sorted(unknown)))
     svc = dict(SERVICE_DEFAULTS)
@@ -174,6 +183,13 @@ def normalize_service(index, raw, inventory):
     if not isinstance(label, str) or not LABEL_RE.match(label):
         raise ModelError(field + ".label", "%r must be 1-64 of A-Z a-z 0-9 _ . -" % (label,))
     svc["mode"] = _choice(field + ".mode", svc["mode"], MODES)
+    # The engine follows from the mode; a normalized service carries it, and
+    # one that names another engine is a contradiction.
+    engine = ENGINE_BY_MODE[svc["mode"]]
+    if svc.get("engine", engine) != engine:
+        raise ModelError(field + ".engine", "%r: mode %r is served by %s"
+                         % (svc["engine"], svc["mode"], engine))
+    svc["engine"] = engine
     if svc["vip"] is None and svc["vip6"] is None:
         raise ModelError(field + ".vip", "a virtual service needs vip and/or vip6")
     if svc["vip"] is not None:
@@ -191,6 +207,9 @@ def normalize_service(index, raw, inventory):
     svc["feedback"] = _choice(field + ".feedback", svc["feedback"], FEEDBACK_METHODS)
     if svc["mode"] == "l7_snat" and svc["feedback"] == "http":
         raise ModelError(field + ".feedback", "'http' feedback is Layer 4 only; use 'agent' on l7_snat")
+    if svc["mode"] == "l4_dr" and svc["feedback"] != "none":
+        raise ModelError(field + ".feedback", "%r: the feedback agent is not wired into IPVS yet;"
+                         " set 'none' for l4_dr" % svc["feedback"])
     svc["feedback_port"] = _int(field + ".feedback_port", svc["feedback_port"], 1, 65535)
     svc["check_interval"] = _int(field + ".check_interval", svc["check_interval"], 1, 3600)
     svc["proxy_timeout"] = _int(field + ".proxy_timeout", svc["proxy_timeout"], 1, 86400)
@@ -255,7 +274,7 @@ def normalize_services(services, inventory, heartbeat=DEFAULT_AMQP_HEARTBEAT, pl
                                      " virtual service" % (vip, port))
                 endpoints.add(endpoint)
             for rs in svc["real_servers"]:
-                if rs["ip"] == vip:
+                if vip in (rs["ip"], rs["ip6"]):
                     raise ModelError(field + "." + key, "%s is also the IP of real server %r"
                                      % (vip, rs["label"]))
             if vip in lb_addresses:
@@ -272,11 +291,86 @@ def normalize_services(services, inventory, heartbeat=DEFAULT_AMQP_HEARTBEAT, pl
                                          " director %r; in Direct Routing a director cannot"
                                          " serve itself" % (rs["label"], address,
                                                             lb_addresses[address]))
+        _check_brokers(field, svc, inventory.get("brokers") or {})
         if heartbeat and svc["proxy_timeout"] <= 2 * heartbeat:
             raise ModelError(field + ".proxy_timeout",
                              "%ds must be above twice the AMQP heartbeat (%ds), or idle"
                              " connections are cut" % (svc["proxy_timeout"], heartbeat))
     return out
+
+
+def _check_brokers(field, svc, brokers):
+    """A real server that is one of our brokers must listen where the service
+    sends, and speak the PROXY protocol exactly when the service does."""
+    for j, rs in enumerate(svc["real_servers"]):
+        broker = brokers.get(rs.get("host") or rs["label"])
+        if broker is None:
+            continue
+        rfield = "%s.real_servers[%d]" % (field, j)
+        port = broker.get("port")
+        if port is not None:
+            if rs["port"] is not None and rs["port"] != port:
+                raise ModelError(rfield + ".port", "%d: broker %r listens on rabbitmq_cluster_port"
+                                 " %d" % (rs["port"], rs["label"], port))
+            if rs["port"] is None and svc["ports"] != [port]:
+                raise ModelError(field + ".ports", "%s: real server %r gets the VIP port, but"
+                                 " listens on rabbitmq_cluster_port %d only (set the real"
+                                 " server's port%s)" % (svc["ports"], rs["label"], port,
+                                                        ", or use l7_snat" if svc["mode"] == "l4_dr"
+                                                        else ""))
+        accepts = broker.get("proxy_protocol")
+        if accepts is not None and bool(accepts) != svc["proxy_protocol"]:
+            raise ModelError(field + ".proxy_protocol",
+                             "%s, but broker %r has rabbitmq_cluster_proxy_protocol %s: %s"
+                             % (str(svc["proxy_protocol"]).lower(), rs["label"],
+                                str(bool(accepts)).lower(),
+                                "it would read the PROXY header as AMQP" if svc["proxy_protocol"]
+                                else "it would refuse every client connection without a PROXY"
+                                " header"))
+
+
+def host_addresses(host, hostvars, facts):
+    """The addresses ``host`` uses on the service network (VRRP source and
+    peers, real server IP), never ``ansible_host`` by itself, which may be a
+    DNS name or a management address.
+
+    IPv4: ``lbstack_ip``, else the address of the default route in the
+    gathered facts, else ``ansible_host`` when it is an IPv4 address. IPv6:
+    ``lbstack_ipv6`` (none by default).
+    """
+    for old, new in (("lbstack_rip", "lbstack_ip"), ("lbstack_rip6", "lbstack_ipv6")):
+        if hostvars.get(old) not in (None, ""):
+            raise ModelError(old, "host %r: renamed to %s" % (host, new))
+    ip = hostvars.get("lbstack_ip")
+    if ip in (None, ""):
+        ip = ((facts or {}).get("default_ipv4") or {}).get("address")
+    if ip in (None, ""):
+        candidate = hostvars.get("ansible_host") or host
+        try:
+            ip = str(ipaddress.IPv4Address(str(candidate)))
+        except ValueError:
+            raise ModelError("lbstack_ip", "host %r: no service network address: set lbstack_ip"
+                             " (ansible_host %r is not an IPv4 address, and no facts with a"
+                             " default route were gathered)" % (host, candidate))
+    out = {"ip": str(_ip("lbstack_ip", ip, version=4))}
+    ip6 = hostvars.get("lbstack_ipv6")
+    out["ip6"] = str(_ip("lbstack_ipv6", ip6, version=6)) if ip6 not in (None, "") else None
+    return out
+
+
+def check_platform(host, facts):
+    """Refuse a host whose OS or init system the roles do not support."""
+    distribution = facts.get("distribution")
+    major = str(facts.get("distribution_major_version"))
+    supported = ", ".join("%s %s" % (name, " or ".join(majors))
+                          for name, majors in sorted(SUPPORTED_PLATFORMS.items()))
+    if major not in SUPPORTED_PLATFORMS.get(distribution, ()):
+        raise ModelError("ansible_facts.distribution", "host %r runs %s %s; supported: %s"
+                         % (host, distribution, facts.get("distribution_version") or major,
+                            supported))
+    if facts.get("service_mgr") != SUPPORTED_INIT:
+        raise ModelError("ansible_facts.service_mgr", "host %r runs %s as init; supported: %s"
+                         % (host, facts.get("service_mgr"), SUPPORTED_INIT))
 
 
 def check_pair(settings_by_host):
@@ -296,6 +390,24 @@ def check_pair(settings_by_host):
         if first.get(key) != second.get(key):
             raise ModelError(key, "the HA pair disagrees: %s has %r, %s has %r"
                              % (hosts[0], first.get(key), hosts[1], second.get(key)))
+
+
+def interface_networks(facts):
+    """The networks (CIDR strings) of every interface in gathered facts."""
+    networks = set()
+    for name in facts.get("interfaces", []):
+        iface = facts.get(name.replace("-", "_")) or facts.get(name) or {}
+        v4 = iface.get("ipv4")
+        entries = ([v4] if isinstance(v4, dict) else list(v4 or []))
+        for entry in entries + list(iface.get("ipv4_secondaries") or []):
+            if entry.get("address") and entry.get("netmask"):
+                networks.add(str(ipaddress.ip_interface(
+                    u"%s/%s" % (entry["address"], entry["netmask"])).network))
+        for entry in iface.get("ipv6") or []:
+            if entry.get("address") and entry.get("prefix") and entry.get("scope") != "link":
+                networks.add(str(ipaddress.ip_interface(
+                    u"%s/%s" % (entry["address"].split("%")[0], entry["prefix"])).network))
+    return sorted(networks)
 
 
 def check_director_networks(services, director, networks):

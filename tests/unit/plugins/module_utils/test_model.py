@@ -210,3 +210,114 @@ def test_director_needs_an_interface_in_the_real_servers_subnet():
     assert err.value.field == "lbstack_virtual_services[0].real_servers[0].ip6"
     # Layer 7 services are proxied: no layer 2 requirement
     model.check_director_networks(normalize(), "lb1", [])
+
+
+FACTS = {
+    "interfaces": ["lo", "eth0"],
+    "default_ipv4": {"address": "198.18.0.11", "interface": "eth0"},
+    "lo": {"ipv4": {"address": "127.0.0.1", "netmask": "255.0.0.0"},
+           "ipv6": [{"address": "::1", "prefix": "128", "scope": "host"}]},
+    "eth0": {"ipv4": {"address": "198.18.0.11", "netmask": "255.255.255.0"},
+             "ipv4_secondaries": [{"address": "198.18.0.100", "netmask": "255.255.255.255"}],
+             "ipv6": [{"address": "2001:db8:18::11", "prefix": "64", "scope": "global"},
+                      {"address": "fe80::1", "prefix": "64", "scope": "link"}]},
+}
+
+
+def test_interface_networks_from_facts():
+    assert model.interface_networks(FACTS) == ["127.0.0.0/8", "198.18.0.0/24", "198.18.0.100/32",
+                                               "2001:db8:18::/64", "::1/128"]
+
+
+def test_engine_follows_the_mode_and_a_contradiction_is_refused():
+    assert normalize()[0]["engine"] == "haproxy"
+    assert normalize(set_field(["mode"], "l4_dr"), set_field(["vip6"], None))[0]["engine"] == "keepalived"
+    # a normalized service goes through again unchanged (the module receives it so)
+    again = model.normalize_service(0, normalize()[0], {})
+    assert again == normalize()[0]
+    with pytest.raises(model.ModelError) as err:
+        normalize(set_field(["engine"], "keepalived"))
+    assert err.value.field == "lbstack_virtual_services[0].engine"
+
+
+def test_feedback_is_refused_where_it_is_not_wired():
+    with pytest.raises(model.ModelError, match="not wired into IPVS") as err:
+        normalize(set_field(["mode"], "l4_dr"), set_field(["vip6"], None), set_field(["feedback"], "agent"))
+    assert err.value.field == "lbstack_virtual_services[0].feedback"
+    assert normalize(set_field(["feedback"], "agent"))[0]["feedback"] == "agent"
+
+
+def test_min_conns_needs_max_conns():
+    with pytest.raises(model.ModelError, match="needs max_conns") as err:
+        normalize(rs_list(min_conns=10))
+    assert err.value.field == "lbstack_virtual_services[0].real_servers[0].min_conns"
+    assert normalize(rs_list(min_conns=10, max_conns=20))[0]["real_servers"][0]["min_conns"] == 10
+
+
+def test_an_ipv6_vip_may_not_be_a_real_servers_ipv6_address():
+    with pytest.raises(model.ModelError, match="also the IP of real server 'r1'") as err:
+        normalize(rs_list(ip6="2001:db8:18::100"))
+    assert err.value.field == "lbstack_virtual_services[0].vip6"
+
+
+def with_brokers(**broker):
+    inventory = dict(INVENTORY, brokers=dict((h, dict(broker)) for h in ("rabbit1", "rabbit2", "rabbit3")))
+    return inventory
+
+
+def test_real_servers_must_listen_where_the_service_sends():
+    model.normalize_services([copy.deepcopy(SERVICE)], with_brokers(port=5672, proxy_protocol=False))
+    with pytest.raises(model.ModelError, match="listens on rabbitmq_cluster_port 5673") as err:
+        model.normalize_services([copy.deepcopy(SERVICE)], with_brokers(port=5673))
+    assert err.value.field == "lbstack_virtual_services[0].ports"
+    # an explicit real server port that matches the broker's is fine, another is not
+    svc = copy.deepcopy(SERVICE)
+    del svc["real_servers_group"]
+    svc["real_servers"] = [{"label": "rabbit1", "ip": "198.18.0.21", "port": 5673}]
+    model.normalize_services([svc], with_brokers(port=5673))
+    with pytest.raises(model.ModelError) as err:
+        model.normalize_services([svc], with_brokers(port=5672))
+    assert err.value.field == "lbstack_virtual_services[0].real_servers[0].port"
+
+
+@pytest.mark.parametrize("service_pp,broker_pp,words", [
+    (True, False, "read the PROXY header as AMQP"),
+    (False, True, "refuse every client connection"),
+])
+def test_proxy_protocol_must_match_the_brokers(service_pp, broker_pp, words):
+    svc = dict(copy.deepcopy(SERVICE), proxy_protocol=service_pp)
+    with pytest.raises(model.ModelError, match=words) as err:
+        model.normalize_services([svc], with_brokers(proxy_protocol=broker_pp))
+    assert err.value.field == "lbstack_virtual_services[0].proxy_protocol"
+    model.normalize_services([svc], with_brokers(proxy_protocol=service_pp))
+
+
+def test_host_addresses_never_take_a_name_for_an_address():
+    assert model.host_addresses("lb1", {"lbstack_ip": "198.18.1.5"}, FACTS) == {"ip": "198.18.1.5", "ip6": None}
+    # the default route's address, not ansible_host (a management address here)
+    assert model.host_addresses("lb1", {"ansible_host": "192.0.2.7"}, FACTS)["ip"] == "198.18.0.11"
+    # no facts: ansible_host only when it is an IPv4 address
+    assert model.host_addresses("lb1", {"ansible_host": "198.18.0.12", "lbstack_ipv6": "2001:db8::1"}, {}) == \
+        {"ip": "198.18.0.12", "ip6": "2001:db8::1"}
+    with pytest.raises(model.ModelError, match="host 'lb1': no service network address: set lbstack_ip") as err:
+        model.host_addresses("lb1", {"ansible_host": "lb1.example.org"}, {})
+    assert err.value.field == "lbstack_ip"
+    with pytest.raises(model.ModelError, match="not an IPv6 address") as err:
+        model.host_addresses("lb1", {"lbstack_ipv6": "198.18.0.1"}, FACTS)
+    assert err.value.field == "lbstack_ipv6"
+    with pytest.raises(model.ModelError, match="renamed to lbstack_ip"):
+        model.host_addresses("lb1", {"lbstack_rip": "198.18.0.1"}, FACTS)
+
+
+@pytest.mark.parametrize("facts,field,words", [
+    ({"distribution": "Ubuntu", "distribution_major_version": "22", "distribution_version": "22.04",
+      "service_mgr": "systemd"}, "ansible_facts.distribution", "runs Ubuntu 22.04; supported: Debian 12"),
+    ({"distribution": "Debian", "distribution_major_version": "12", "service_mgr": "sysvinit"},
+     "ansible_facts.service_mgr", "runs sysvinit as init; supported: systemd"),
+])
+def test_unsupported_platforms_are_refused(facts, field, words):
+    with pytest.raises(model.ModelError, match=words) as err:
+        model.check_platform("mq-1", facts)
+    assert err.value.field == field
+    model.check_platform("mq-1", {"distribution": "Debian", "distribution_major_version": "12",
+                                  "service_mgr": "systemd"})
