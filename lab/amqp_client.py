@@ -6,7 +6,9 @@ Every command prints one JSON object on stdout.
     amqp_client.py publish --count 1000 --queue Q   persistent, publisher confirms
     amqp_client.py consume --count 1000 --queue Q   get and ack them all
     amqp_client.py probe --seconds 20 --interval 0.02   publish with confirms on a timer,
-        reconnecting on failure; reports the longest gap and the reconnects
+        reconnecting on failure (a nack or an unroutable return counts as a failure);
+        reports the longest gap, the reconnects, and the confirmed messages that were
+        not in the queue when read back at the end (lost)
     amqp_client.py hold --connections 100 --seconds 30   long-lived connections,
         each one used every second; reports how many stayed open and working
 
@@ -125,6 +127,7 @@ def cmd_probe(args):
     last_ok = None
     gaps = []
     sent = 0
+    confirmed = set()
     events = []
     start = time.monotonic()
     end = start + args.seconds
@@ -134,9 +137,15 @@ def cmd_probe(args):
             if ch is None:
                 conn, ch = open_channel(args, queue)
                 connects += 1
+                if connects == 1:
+                    ch.queue_purge(queue)
                 events.append([round(time.monotonic() - start, 3), "connected"])
-            ch.basic_publish("", queue, b"p", mandatory=True)
             sent += 1
+            # The body is the sequence number, so that the check at the end can
+            # find every confirmed message that went missing.
+            ch.basic_publish("", queue, str(sent).encode(), mandatory=True,
+                             properties=pika.BasicProperties(delivery_mode=2))
+            confirmed.add(sent)
             now = time.monotonic()
             if last_ok is not None and now - last_ok > 3 * args.interval + 0.05:
                 gaps.append(round(now - last_ok, 3))
@@ -153,12 +162,24 @@ def cmd_probe(args):
         delay = args.interval - (time.monotonic() - tick)
         if delay > 0:
             time.sleep(delay)
+    # Read every message back (a fresh connection): a confirmed sequence number
+    # that is not in the queue is a lost message.
+    found = set()
     try:
-        ch.queue_purge(queue)
+        if conn is not None and conn.is_open:
+            conn.close()
+        conn, ch = open_channel(args, queue, attempts=5)
+        while True:
+            method, _props, body = ch.basic_get(queue, auto_ack=True)
+            if method is None:
+                break
+            found.add(int(body))
         conn.close()
-    except Exception:
-        pass
-    out(sent=sent, connects=connects, reconnects=max(connects - 1, 0), failures=failures,
+    except (pika.exceptions.AMQPError, OSError) as exc:
+        events.append([round(time.monotonic() - start, 3), "read back failed: %r" % (exc,)])
+        found = None
+    out(sent=sent, confirmed=len(confirmed), connects=connects, reconnects=max(connects - 1, 0),
+        failures=failures, lost=len(confirmed - found) if found is not None else None,
         gaps=gaps, longest_gap=max(gaps) if gaps else 0.0, interval=args.interval, events=events,
         seconds=args.seconds, host=args.host)
     return 0
