@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import time
 
-from ansible_collections.lbstack.rabbitmq.plugins.module_utils import haproxy, keepalived, model
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import haproxy, keepalived
 
 ENGINES = {
     "haproxy": {"config_file": "/etc/haproxy/haproxy.cfg", "fragment_dir": "/etc/haproxy/services.d",
@@ -36,8 +36,6 @@ ENGINES = {
                    "fragment_dir": "/etc/keepalived/services.d",
                    "unit": "keepalived.service", "suffix": ".conf"},
 }
-# The engine of each mode comes from the model (one mapping).
-assert set(model.ENGINE_BY_MODE.values()) == set(ENGINES)
 
 ENGINE_ARGS = dict(
     config_file=dict(type="path"),

@@ -100,3 +100,51 @@ def test_overview_marks_real_servers_missing_from_the_table_down():
     assert rs["rabbit2"]["health"] == "DOWN" and rs["rabbit2"]["check"] == "partly in IPVS"
     assert rs["rabbit3"]["health"] == "DOWN" and rs["rabbit3"]["check"] == "not in IPVS"
     assert keepalived.overview([svc], [])[0]["status"] == "DOWN"
+
+
+TABLE = """IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  198.18.0.100:5672 wlc persistent 600
+  -> 198.18.0.21:5672             Route   100    3          0
+  -> 198.18.0.22:5672             Route   50     2          0
+"""
+
+
+def dr_service(**changes):
+    from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
+    raw = {"label": "DR", "vip": "198.18.0.100", "mode": "l4_dr", "persistence": 600,
+           "real_servers": [{"label": "r1", "ip": "198.18.0.21"}, {"label": "r2", "ip": "198.18.0.22", "weight": 50}]}
+    raw.update(changes)
+    return model.normalize_service(0, raw, {})
+
+
+def test_table_as_rendered_has_no_problems():
+    table = keepalived.parse_ipvsadm(TABLE)
+    assert keepalived.table_problems([dr_service()], table, {("198.18.0.21", 5672), ("198.18.0.22", 5672)}) == []
+
+
+@pytest.mark.parametrize("changes,healthy,absent,problem", [
+    ({"scheduler": "rr"}, set(), (), "198.18.0.100:5672 schedules wlc, not rr"),
+    ({"persistence": 0}, set(), (), "198.18.0.100:5672 persistence 600, not 0"),
+    ({"real_servers": [{"label": "r1", "ip": "198.18.0.21", "weight": 7}, {"label": "r2", "ip": "198.18.0.22",
+                                                                           "weight": 50}]},
+     set(), (), "real server 198.18.0.21:5672 has weight 100, not 7"),
+    ({"real_servers": [{"label": "r1", "ip": "198.18.0.21"}]}, set(), (),
+     "real server 198.18.0.22:5672 is not rendered"),
+    ({"real_servers": [{"label": "r1", "ip": "198.18.0.21"}, {"label": "r2", "ip": "198.18.0.22", "weight": 50},
+                       {"label": "r3", "ip": "198.18.0.23"}]},
+     {("198.18.0.23", 5672)}, (), "198.18.0.23:5672 passes its check but is not in IPVS"),
+    ({"vip": "198.18.0.101"}, set(), (), "198.18.0.101:5672 is not in IPVS"),
+    ({}, set(), [("198.18.0.100", 5672)], "198.18.0.100:5672 is still in IPVS"),
+])
+def test_table_problems_name_what_differs(changes, healthy, absent, problem):
+    problems = keepalived.table_problems([dr_service(**changes)], keepalived.parse_ipvsadm(TABLE), healthy, absent)
+    assert any(problem in p for p in problems), problems
+
+
+def test_a_real_server_whose_check_fails_may_be_missing():
+    svc = dr_service(real_servers=[{"label": "r1", "ip": "198.18.0.21"}, {"label": "r2", "ip": "198.18.0.22",
+                                                                          "weight": 50},
+                                   {"label": "r3", "ip": "198.18.0.23"}])
+    assert keepalived.table_problems([svc], keepalived.parse_ipvsadm(TABLE), set()) == []

@@ -1,0 +1,64 @@
+"""The preflight action's view of the inventory, and its copies of role defaults."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.lbstack.rabbitmq.plugins.action import preflight
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
+
+ROLES = Path(__file__).resolve().parents[4] / "roles"
+
+
+def role_defaults(role):
+    return yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text())
+
+
+def test_pair_defaults_are_the_load_balancer_roles():
+    defaults = role_defaults("load_balancer")
+    for name, value in preflight.PAIR_VARIABLES.items():
+        if name.startswith("load_balancer_"):
+            assert defaults[name] == value, name
+
+
+def test_broker_defaults_are_the_rabbitmq_cluster_roles():
+    defaults = role_defaults("rabbitmq_cluster")
+    for name, value in preflight.BROKER_DEFAULTS.items():
+        assert defaults[name] == value, name
+
+
+FACTS = {"default_ipv4": {"address": "198.18.0.11", "interface": "ens3"}}
+
+
+def test_inventory_with_names_and_management_addresses():
+    hostvars = {
+        # reached by name; the service address comes from the facts
+        "lb-a": {"ansible_host": "lb-a.example.org", "ansible_facts": FACTS},
+        # reached on a management network; the service address is set
+        "lb-b": {"ansible_host": "192.0.2.12", "lbstack_ip": "198.18.0.12"},
+        "mq-1": {"ansible_host": "198.18.0.21", "rabbitmq_cluster_port": 5673},
+    }
+    groups = {"load_balancers": ["lb-a", "lb-b"], "rabbitmq": ["mq-1"], "all": list(hostvars)}
+    inventory = preflight.gather_inventory(hostvars, groups, ["lb-a", "lb-b"], ["mq-1"], [],
+                                           lambda value: value)
+    assert inventory["addresses"]["lb-a"]["ip"] == "198.18.0.11"
+    assert inventory["load_balancers"]["lb-b"] == ["198.18.0.12", None]
+    assert inventory["brokers"]["mq-1"] == {"port": 5673, "proxy_protocol": False}
+
+
+def test_a_name_without_facts_is_refused_with_the_variable_to_set():
+    hostvars = {"lb-a": {"ansible_host": "lb-a.example.org"}}
+    with pytest.raises(model.ModelError, match="host 'lb-a': no service network address: set lbstack_ip"):
+        preflight.gather_inventory(hostvars, {"load_balancers": ["lb-a"]}, ["lb-a"], [], [],
+                                   lambda value: value)
+
+
+def test_members_of_a_real_servers_group_get_addresses():
+    hostvars = {"rs1": {"ansible_host": "198.18.0.41", "lbstack_ipv6": "2001:db8:18::41"}}
+    inventory = preflight.gather_inventory(hostvars, {"real_servers": ["rs1"]}, [], [],
+                                           [{"real_servers_group": "real_servers"}], lambda value: value)
+    assert inventory["addresses"]["rs1"] == {"ip": "198.18.0.41", "ip6": "2001:db8:18::41"}
