@@ -32,17 +32,11 @@ BROKER_DEFAULTS = {"rabbitmq_cluster_port": 5672, "rabbitmq_cluster_proxy_protoc
                    "rabbitmq_cluster_heartbeat": model.DEFAULT_AMQP_HEARTBEAT}
 
 
-def gather_inventory(hostvars, groups, balancers, brokers, services, template):
-    """The inventory view the model needs, from host variables and gathered facts:
-    the service network addresses of the load balancers, the brokers and every
-    member of a group that a service takes its real servers from."""
-    def var(host, name, default=None):
-        value = hostvars[host].get(name, default)
-        return template(value)
-
-    def facts(host):
-        return template(hostvars[host].get("ansible_facts") or {})
-
+def gather_inventory(var, groups, balancers, brokers, services):
+    """The inventory view the model needs, from host variables and gathered facts
+    (``var(host, name, default)`` reads one, templated): the service network
+    addresses of the load balancers, the brokers and every member of a group
+    that a service takes its real servers from."""
     members = set(balancers) | set(brokers)
     for svc in services if isinstance(services, list) else []:
         if isinstance(svc, dict) and svc.get("real_servers_group"):
@@ -52,16 +46,14 @@ def gather_inventory(hostvars, groups, balancers, brokers, services, template):
         addresses[host] = model.host_addresses(
             host, dict((name, var(host, name)) for name in
                        ("lbstack_ip", "lbstack_ipv6", "lbstack_rip", "lbstack_rip6", "ansible_host")),
-            facts(host))
+            var(host, "ansible_facts") or {})
     return {
         "groups": dict((name, list(hosts)) for name, hosts in groups.items()),
         "addresses": addresses,
         "load_balancers": dict((host, [addresses[host]["ip"], addresses[host]["ip6"]])
                                for host in balancers),
-        "brokers": dict((host, {"port": var(host, "rabbitmq_cluster_port",
-                                            BROKER_DEFAULTS["rabbitmq_cluster_port"]),
-                                "proxy_protocol": var(host, "rabbitmq_cluster_proxy_protocol",
-                                                      BROKER_DEFAULTS["rabbitmq_cluster_proxy_protocol"])})
+        "brokers": dict((host, {"port": var(host, "rabbitmq_cluster_port"),
+                                "proxy_protocol": var(host, "rabbitmq_cluster_proxy_protocol")})
                         for host in brokers),
     }
 
@@ -85,6 +77,8 @@ class ActionModule(ActionBase):
         source = balancers[0] if balancers else task_vars["inventory_hostname"]
 
         def var(host, name, default=None):
+            if default is None:
+                default = BROKER_DEFAULTS.get(name)
             return self._templar.template(hostvars[host].get(name, default))
 
         try:
@@ -95,11 +89,9 @@ class ActionModule(ActionBase):
                 facts = var(host, "ansible_facts") or {}
                 if facts.get("distribution"):
                     model.check_platform(host, facts)
-            inventory = gather_inventory(hostvars, groups, balancers, brokers, services,
-                                         self._templar.template)
-            heartbeat = model.DEFAULT_AMQP_HEARTBEAT
-            if brokers:
-                heartbeat = var(brokers[0], "rabbitmq_cluster_heartbeat", heartbeat)
+            inventory = gather_inventory(var, groups, balancers, brokers, services)
+            heartbeat = var(brokers[0], "rabbitmq_cluster_heartbeat") if brokers \
+                else BROKER_DEFAULTS["rabbitmq_cluster_heartbeat"]
             normalized = model.normalize_services(services, inventory, heartbeat,
                                                   platform=var(source, "lbstack_platform"))
             model.check_pair(dict(
@@ -117,7 +109,6 @@ class ActionModule(ActionBase):
         except model.ModelError as exc:
             result.update(failed=True, msg=str(exc), field=exc.field)
             return result
-        result.update(changed=False, services=normalized,
-                      model={"services": normalized, "hosts": inventory["addresses"]},
+        result.update(changed=False, model={"services": normalized, "hosts": inventory["addresses"]},
                       msg="%d virtual service(s) valid" % len(normalized))
         return result

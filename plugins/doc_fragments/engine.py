@@ -47,4 +47,11 @@ options:
     description: Seconds to wait for the confirmation that the new configuration is in force.
     type: int
     default: 30
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change and validates the would-be configuration.
+  diff_mode:
+    support: full
+    description: Shows the file before and after.
 """

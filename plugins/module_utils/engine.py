@@ -187,19 +187,22 @@ def ipvs_table(module):
 def healthy_real_servers(module, services):
     """The (ip, port) of the rendered real servers whose health check passes now,
     checked the way keepalived checks them (the same checker for amqp)."""
-    healthy = set()
+    checks = {}
     for svc in services:
-        for (vip, port), want in keepalived.expected_table(svc).items():
+        for want in keepalived.expected_table(svc).values():
             for rip in want["real_servers"]:
-                if svc["health_check"] == "none":
-                    healthy.add(rip)
-                    continue
-                if svc["health_check"] == "amqp":
-                    command = [module.params["amqp_checker"], rip[0], str(rip[1])]
-                else:
-                    command = ["/bin/bash", "-c", "exec 3<>/dev/tcp/%s/%d" % rip]
-                if module.run_command(command)[0] == 0:
-                    healthy.add(rip)
+                checks[rip] = svc["health_check"]
+    healthy = set()
+    for rip, check in sorted(checks.items()):
+        if check == "none":
+            healthy.add(rip)
+            continue
+        if check == "amqp":
+            command = [module.params["amqp_checker"], rip[0], str(rip[1])]
+        else:
+            command = ["/bin/bash", "-c", "exec 3<>/dev/tcp/%s/%d" % rip]
+        if module.run_command(command)[0] == 0:
+            healthy.add(rip)
     return healthy
 
 
@@ -236,6 +239,24 @@ def reload_and_confirm(module, engine, services, absent):
     if engine == "haproxy":
         return True, haproxy_confirm(module, before) if before is not None else None
     return True, keepalived_confirm(module, services, absent)
+
+
+def change(module, engine, path, desired, services=(), absent=(), result=None):
+    """The whole change of one file, as both modules make it: compare, show the
+    diff, validate, and outside check mode apply (write, reload, confirm, or put
+    back and fail). Exits the module with ``result`` plus changed/diff/reloaded."""
+    result = dict(result or {})
+    current = read_text(path)
+    result.update(changed=current != desired, path=path, reloaded=False)
+    if module._diff:
+        result["diff"] = dict(before=current or "", after=desired or "",
+                              before_header=path, after_header=path)
+    if result["changed"]:
+        validate(module, engine, {path: desired})
+        if not module.check_mode:
+            result["reloaded"] = apply(module, engine, {path: desired}, services=services,
+                                       absent=absent, result=result)
+    module.exit_json(**result)
 
 
 def apply(module, engine, files, services=(), absent=(), result=None):

@@ -42,13 +42,6 @@ options:
     default: []
 extends_documentation_fragment:
   - lbstack.rabbitmq.engine
-attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and validates the would-be configuration.
-  diff_mode:
-    support: full
-    description: Shows the file before and after.
 """
 
 EXAMPLES = r"""
@@ -97,26 +90,12 @@ def main():
         services = [model.normalize_service(i, raw, {}) for i, raw in enumerate(params["services"])]
     except model.ModelError as exc:
         module.fail_json(msg=str(exc).replace("lbstack_virtual_services", "services"))
-    path = params["config_file"]
-    current = engines.read_text(path)
-    desired = params["content"]
-    result = dict(changed=current != desired, path=path, reloaded=False)
-    if module._diff:
-        result["diff"] = dict(before=current or "", after=desired, before_header=path,
-                              after_header=path)
-    if not result["changed"]:
-        module.exit_json(**result)
-    engines.validate(module, engine, {path: desired})
-    if module.check_mode:
-        module.exit_json(**result)
     # Only the services whose fragment is already written as rendered can be in
     # force after this reload (on a first deploy the fragments come next).
     in_force = [s for s in services if s["engine"] == "keepalived" and engines.read_text(
         os.path.join(params["fragment_dir"], s["label"] + engines.ENGINES[engine]["suffix"]))
         == keepalived.render_service(s, params["amqp_checker"])]
-    result["reloaded"] = engines.apply(module, engine, {path: desired}, services=in_force,
-                                       result=result)
-    module.exit_json(**result)
+    engines.change(module, engine, params["config_file"], params["content"], services=in_force)
 
 
 if __name__ == "__main__":

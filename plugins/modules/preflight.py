@@ -22,7 +22,10 @@ description:
     health check and feedback method; weights within the engine's range (HAProxy 0-256,
     IPVS 0-65535); proxy timeouts above twice the AMQP heartbeat; the PROXY protocol only
     on C(l7_snat); no port translation in C(l4_dr); one or two load balancers, and an HA
-    pair whose members agree on C(lbstack_virtual_services) and every C(load_balancer_vrrp_*) variable.
+    pair whose members agree on C(lbstack_virtual_services), C(load_balancer_vrrp_router_id) and
+    C(load_balancer_vrrp_advert_interval); brokers that listen on the service's port and use the
+    PROXY protocol exactly when it does; a supported OS and init system; a service network address
+    for every host; a director interface in every Direct Routing real server's subnet. See docs/model.md.
   - This is an action plugin; it runs on the controller only.
 author:
   - lbstack.rabbitmq contributors (@lbstack)
@@ -56,11 +59,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-services:
-  description: The virtual services with defaults filled in and real servers resolved.
+model:
+  description:
+    - The model every later play, role and module receives (C(site.yml) sets it as C(lbstack_model)).
+    - C(services), the virtual services with defaults, C(engine) and real servers resolved;
+      C(hosts), each host's service network addresses (C(ip), C(ip6)).
   returned: success
-  type: list
-  elements: dict
+  type: dict
 field:
   description: The field a failure is about.
   returned: failure

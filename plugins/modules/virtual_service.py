@@ -53,13 +53,6 @@ options:
     choices: [haproxy, keepalived]
 extends_documentation_fragment:
   - lbstack.rabbitmq.engine
-attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and validates the would-be configuration.
-  diff_mode:
-    support: full
-    description: Shows the fragment before and after.
 notes:
   - keepalived 2.2.7's C(-t) exits 0 for some broken files (fixed upstream in 2.2.8), so any
     message it prints also counts as a rejected configuration.
@@ -163,23 +156,11 @@ def main():
         desired = (haproxy.render_service(svc) if engine == "haproxy"
                    else keepalived.render_service(svc, params["amqp_checker"]))
     path = os.path.join(params["fragment_dir"], params["label"] + engines.ENGINES[engine]["suffix"])
-    current = engines.read_text(path)
-    result = dict(changed=current != desired, path=path, engine=engine, reloaded=False)
-    if module._diff:
-        result["diff"] = dict(before=current or "", after=desired or "",
-                              before_header=path, after_header=path)
-    if not result["changed"]:
-        module.exit_json(**result)
-    engines.validate(module, engine, {path: desired})
-    if module.check_mode:
-        module.exit_json(**result)
     # A service that is gone (or whose VIP:port moved) must leave the IPVS table.
     wanted = set(keepalived.expected_table(svc)) if svc else set()
-    absent = keepalived.fragment_endpoints(current) - wanted
-    result["reloaded"] = engines.apply(module, engine, {path: desired},
-                                       services=[svc] if svc else [], absent=absent,
-                                       result=result)
-    module.exit_json(**result)
+    absent = keepalived.fragment_endpoints(engines.read_text(path)) - wanted
+    engines.change(module, engine, path, desired, services=[svc] if svc else [], absent=absent,
+                   result={"engine": engine})
 
 
 if __name__ == "__main__":

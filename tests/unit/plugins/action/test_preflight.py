@@ -34,6 +34,12 @@ def test_broker_defaults_are_the_rabbitmq_cluster_roles():
 FACTS = {"default_ipv4": {"address": "198.18.0.11", "interface": "ens3"}}
 
 
+def reader(hostvars):
+    """What the action hands gather_inventory: a variable of a host, or the role default."""
+    return lambda host, name, default=None: hostvars[host].get(
+        name, preflight.BROKER_DEFAULTS.get(name) if default is None else default)
+
+
 def test_inventory_with_names_and_management_addresses():
     hostvars = {
         # reached by name; the service address comes from the facts
@@ -43,8 +49,7 @@ def test_inventory_with_names_and_management_addresses():
         "mq-1": {"ansible_host": "198.18.0.21", "rabbitmq_cluster_port": 5673},
     }
     groups = {"load_balancers": ["lb-a", "lb-b"], "rabbitmq": ["mq-1"], "all": list(hostvars)}
-    inventory = preflight.gather_inventory(hostvars, groups, ["lb-a", "lb-b"], ["mq-1"], [],
-                                           lambda value: value)
+    inventory = preflight.gather_inventory(reader(hostvars), groups, ["lb-a", "lb-b"], ["mq-1"], [])
     assert inventory["addresses"]["lb-a"]["ip"] == "198.18.0.11"
     assert inventory["load_balancers"]["lb-b"] == ["198.18.0.12", None]
     assert inventory["brokers"]["mq-1"] == {"port": 5673, "proxy_protocol": False}
@@ -53,12 +58,11 @@ def test_inventory_with_names_and_management_addresses():
 def test_a_name_without_facts_is_refused_with_the_variable_to_set():
     hostvars = {"lb-a": {"ansible_host": "lb-a.example.org"}}
     with pytest.raises(model.ModelError, match="host 'lb-a': no service network address: set lbstack_ip"):
-        preflight.gather_inventory(hostvars, {"load_balancers": ["lb-a"]}, ["lb-a"], [], [],
-                                   lambda value: value)
+        preflight.gather_inventory(reader(hostvars), {"load_balancers": ["lb-a"]}, ["lb-a"], [], [])
 
 
 def test_members_of_a_real_servers_group_get_addresses():
     hostvars = {"rs1": {"ansible_host": "198.18.0.41", "lbstack_ipv6": "2001:db8:18::41"}}
-    inventory = preflight.gather_inventory(hostvars, {"real_servers": ["rs1"]}, [], [],
-                                           [{"real_servers_group": "real_servers"}], lambda value: value)
+    inventory = preflight.gather_inventory(reader(hostvars), {"real_servers": ["rs1"]}, [], [],
+                                           [{"real_servers_group": "real_servers"}])
     assert inventory["addresses"]["rs1"] == {"ip": "198.18.0.41", "ip6": "2001:db8:18::41"}
