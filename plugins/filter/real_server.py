@@ -44,7 +44,26 @@ def firewalld_redirect_rules(vips, owner="lbstack-real-server"):
     return rules
 
 
+def unit_stop_commands(lines):
+    """The commands of a unit file's ``ExecStop=`` lines, without systemd's prefixes.
+
+    ``lines`` are the unit file's lines. A prefix such as ``-`` (failure
+    ignored) is dropped, so the result can be compared between two versions of
+    a unit and run as is.
+    """
+    out = []
+    for line in lines:
+        line = line.strip()
+        if not line.startswith("ExecStop="):
+            continue
+        command = line[len("ExecStop="):].lstrip("-@:+!")
+        if command:
+            out.append(command)
+    return out
+
+
 class FilterModule(object):
     def filters(self):
         return {"real_server_vips": real_server_vips,
-                "firewalld_redirect_rules": firewalld_redirect_rules}
+                "firewalld_redirect_rules": firewalld_redirect_rules,
+                "unit_stop_commands": unit_stop_commands}

@@ -77,12 +77,13 @@ def rule_line(rule):
 def plan(desired, permanent, runtime, owner):
     """What to do so that the owner's permanent and runtime rules are ``desired``.
 
-    Returns ``(to_add, to_remove, reload)``: permanent rules to add and remove,
-    and whether the runtime set differs from the result (a reload applies it).
+    Returns ``{"permanent": (to_add, to_remove), "runtime": (to_add, to_remove)}``.
+    The runtime set is edited rule by rule (new rules added before stale ones are
+    removed), never by a reload, so a rule that stays is in force all along.
     """
     want = sorted(set(desired))
-    have = sorted(set(owned_by(permanent, owner)))
-    to_add = [r for r in want if r not in have]
-    to_remove = [r for r in have if r not in want]
-    reload = bool(to_add or to_remove) or sorted(set(owned_by(runtime, owner))) != want
-    return to_add, to_remove, reload
+    out = {}
+    for name, rules in (("permanent", permanent), ("runtime", runtime)):
+        have = sorted(set(owned_by(rules, owner)))
+        out[name] = ([r for r in want if r not in have], [r for r in have if r not in want])
+    return out

@@ -13,10 +13,13 @@ module: firewalld_direct
 short_description: Keep the permanent firewalld direct rules that one owner tag claims
 version_added: 0.1.0
 description:
-  - Makes the permanent firewalld direct rules whose C(--comment) is O(owner) or starts with
-    C(O(owner):) exactly O(rules), and reloads firewalld when the permanent or the running set
-    changed, so that the rules are in force now and after a reboot (method 4 of the guide's
+  - Makes the firewalld direct rules whose C(--comment) is O(owner) or starts with
+    C(O(owner):) exactly O(rules), in the permanent configuration and in the running firewall,
+    so that the rules are in force now and after a reboot (method 4 of the guide's
     "Solving the ARP problem").
+  - The running firewall is edited rule by rule, new rules first, then stale ones removed; it is
+    never reloaded, so a rule that stays is in force all along and runtime changes that others
+    made are kept.
   - Direct rules of any other owner are left alone.
   - firewalld must be installed and running to add rules; with no O(rules) and no firewalld
     there is nothing to do. With firewalld stopped, claimed rules are still removed from the
@@ -56,7 +59,8 @@ options:
         type: str
         required: true
 notes:
-  - C(firewall-cmd --reload) also drops runtime-only changes that others made, as the guide's own procedure does.
+  - The guide's own procedure ends with C(firewall-cmd --reload); this module does not reload, because a
+    reload rebuilds the whole firewall (a moment without the rules) and drops others' runtime changes.
 extends_documentation_fragment: []
 attributes:
   check_mode:
@@ -90,10 +94,16 @@ removed:
   returned: always
   type: list
   elements: str
-reloaded:
-  description: Whether firewalld was (or in check mode would be) reloaded.
+runtime_added:
+  description: Rules added to the running firewall (they were missing there).
   returned: always
-  type: bool
+  type: list
+  elements: str
+runtime_removed:
+  description: Claimed rules removed from the running firewall.
+  returned: always
+  type: list
+  elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -139,7 +149,8 @@ def main():
     if cmd is None:
         if desired:
             module.fail_json(msg="firewall-cmd not found: firewalld must be installed and running to keep these rules")
-        module.exit_json(changed=False, added=[], removed=[], reloaded=False, msg="firewalld is not installed")
+        module.exit_json(changed=False, added=[], removed=[], runtime_added=[], runtime_removed=[],
+                         msg="firewalld is not installed")
 
     running = module.run_command([cmd, "--state"])[0] == 0
     if running:
@@ -154,22 +165,27 @@ def main():
         runtime = []
         edit = [offline, "--direct"]
 
-    to_add, to_remove, reload = firewalld.plan(desired, permanent, runtime, owner)
-    reload = reload and running
+    todo = firewalld.plan(desired, permanent, runtime, owner)
+    to_add, to_remove = todo["permanent"]
+    rt_add, rt_remove = todo["runtime"] if running else ([], [])
     if not module.check_mode:
         for rule in to_remove:
             run(module, edit + ["--remove-rule"] + firewalld.rule_argv(rule))
         for rule in to_add:
             run(module, edit + ["--add-rule"] + firewalld.rule_argv(rule))
-        if reload:
-            run(module, [cmd, "--reload"])
+        # The running firewall: new rules first, then the stale ones.
+        for rule in rt_add:
+            run(module, [cmd, "--direct", "--add-rule"] + firewalld.rule_argv(rule))
+        for rule in rt_remove:
+            run(module, [cmd, "--direct", "--remove-rule"] + firewalld.rule_argv(rule))
 
     before = sorted(firewalld.owned_by(permanent, owner))
     result = dict(
-        changed=bool(to_add or to_remove or reload),
+        changed=bool(to_add or to_remove or rt_add or rt_remove),
         added=[firewalld.rule_line(r) for r in to_add],
         removed=[firewalld.rule_line(r) for r in to_remove],
-        reloaded=reload,
+        runtime_added=[firewalld.rule_line(r) for r in rt_add],
+        runtime_removed=[firewalld.rule_line(r) for r in rt_remove],
     )
     if module._diff:
         result["diff"] = dict(

@@ -3,7 +3,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.lbstack.rabbitmq.plugins.filter.real_server import (
-    FilterModule, firewalld_redirect_rules, real_server_vips)
+    FilterModule, firewalld_redirect_rules, real_server_vips, unit_stop_commands)
 from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
 
 INVENTORY = {"groups": {"rabbitmq": ["rabbit1", "rabbit2"]},
@@ -45,3 +45,17 @@ def test_firewalld_rules_one_tagged_redirect_per_vip():
 
 def test_firewalld_rules_none_without_vips():
     assert firewalld_redirect_rules(real_server_vips(SERVICES, "198.18.0.99")) == []
+
+
+def test_unit_stop_commands_reads_only_exec_stop_lines_without_prefixes():
+    unit = [
+        "[Service]",
+        "ExecStart=/usr/sbin/ip addr replace 198.18.0.100/32 dev lo",
+        "ExecReload=/usr/sbin/ip addr replace 198.18.0.100/32 dev lo",
+        "ExecStop=-/usr/sbin/ip addr del 198.18.0.100/32 dev lo",
+        "  ExecStop=/usr/sbin/ip -6 addr del 2001:db8:18::100/128 dev lo",
+        "ExecStop=",
+    ]
+    assert unit_stop_commands(unit) == ["/usr/sbin/ip addr del 198.18.0.100/32 dev lo",
+                                        "/usr/sbin/ip -6 addr del 2001:db8:18::100/128 dev lo"]
+    assert unit_stop_commands([]) == []

@@ -32,18 +32,21 @@ def test_owned_by_matches_the_tag_exactly_or_with_a_label():
     assert firewalld.owned_by(rules, "lbstack-real-server") == rules[:1]
 
 
-def test_plan_adds_removes_and_reloads_only_what_differs():
+def test_plan_edits_permanent_and_runtime_rules_only_where_they_differ():
     ours4, ours6 = firewalld.parse_rules(OURS4 + "\n" + OURS6)
     others = firewalld.parse_rules(THEIRS)
     owner = "lbstack-real-server"
     # converged: nothing to do, other owners' rules ignored
-    assert firewalld.plan([ours4], [ours4] + others, [ours4] + others, owner) == ([], [], False)
-    # a new VIP and a stale one
-    assert firewalld.plan([ours6], [ours4], [ours4], owner) == ([ours6], [ours4], True)
-    # permanent right, runtime lost (someone ran --reload before a permanent change, or flushed)
-    assert firewalld.plan([ours4], [ours4], [], owner) == ([], [], True)
-    # removal of everything claimed
-    assert firewalld.plan([], [ours4, ours6] + others, [ours4], owner) == ([], [ours4, ours6], True)
+    assert firewalld.plan([ours4], [ours4] + others, [ours4] + others, owner) == {
+        "permanent": ([], []), "runtime": ([], [])}
+    # a new VIP and a stale one, in both sets
+    assert firewalld.plan([ours6], [ours4], [ours4], owner) == {
+        "permanent": ([ours6], [ours4]), "runtime": ([ours6], [ours4])}
+    # permanent right, runtime lost (someone flushed the firewall): only the runtime rule is added
+    assert firewalld.plan([ours4], [ours4], [], owner) == {"permanent": ([], []), "runtime": ([ours4], [])}
+    # removal of everything claimed; other owners' runtime rules stay
+    assert firewalld.plan([], [ours4, ours6] + others, [ours4] + others, owner) == {
+        "permanent": ([], [ours4, ours6]), "runtime": ([], [ours4])}
 
 
 def test_rule_argv_round_trips_through_the_printed_form():
