@@ -222,6 +222,7 @@ def start_container(name, group, ip4, ip6, image):
            "--label", f"lbstack.lab.options={digest}",
            "--network", NETWORK, "--ip", ip4, "--ip6", ip6,
            "-v", f"{STATE_DIR / 'authorized_keys'}:/root/.ssh/authorized_keys:ro",
+           "-v", f"{STATE_DIR / 'authorized_keys'}:/home/ops/.ssh/authorized_keys:ro",
            *options, image, "/sbin/init")
     return True
 

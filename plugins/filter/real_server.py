@@ -44,6 +44,42 @@ def firewalld_redirect_rules(vips, owner="lbstack-real-server"):
     return rules
 
 
+def real_server_sysctls(interfaces, arp_ignore, arp_announce, dad_transmits=None, accept_dad=None):
+    """The kernel settings of the guide's method 1, as ``key=value`` strings.
+
+    ``arp_ignore`` and ``arp_announce`` for ``all`` and each of ``interfaces``
+    (sorted); the IPv6 DAD settings of ``lo`` only when given (None leaves
+    them out). The role uses it for the settings (1, 2, and 0, 0 when a VIP is
+    IPv6) and for the kernel's defaults that ``state: absent`` restores.
+    """
+    if isinstance(interfaces, str) or not all(isinstance(i, str) and i for i in interfaces):
+        raise ValueError("real_server_interfaces: expected a list of interface names, got %r" % (interfaces,))
+    keys = ["all"] + sorted(set(interfaces) - set(["all"]))
+    out = ["net.ipv4.conf.%s.arp_ignore=%d" % (key, int(arp_ignore)) for key in keys]
+    out += ["net.ipv4.conf.%s.arp_announce=%d" % (key, int(arp_announce)) for key in keys]
+    if dad_transmits is not None:
+        out.append("net.ipv6.conf.lo.dad_transmits=%d" % int(dad_transmits))
+    if accept_dad is not None:
+        out.append("net.ipv6.conf.lo.accept_dad=%d" % int(accept_dad))
+    return out
+
+
+def nft_layout(kernel):
+    """How the nftables redirect is laid out for a kernel release (``ansible_facts.kernel``).
+
+    ``inet`` (one inet table, NAT in inet needs 5.2), ``legacy`` (ip and ip6
+    tables) or ``legacy_postrouting`` (before 4.18 a redirect also needs a
+    registered postrouting chain).
+    """
+    try:
+        version = tuple(int(part) for part in str(kernel).split("-")[0].split(".")[:2])
+    except ValueError:
+        raise ValueError("nft_layout: cannot read the kernel release %r" % (kernel,))
+    if version >= (5, 2):
+        return "inet"
+    return "legacy" if version >= (4, 18) else "legacy_postrouting"
+
+
 def unit_stop_commands(lines):
     """The commands of a unit file's ``ExecStop=`` lines, without systemd's prefixes.
 
@@ -66,4 +102,6 @@ class FilterModule(object):
     def filters(self):
         return {"real_server_vips": real_server_vips,
                 "firewalld_redirect_rules": firewalld_redirect_rules,
-                "unit_stop_commands": unit_stop_commands}
+                "unit_stop_commands": unit_stop_commands,
+                "real_server_sysctls": real_server_sysctls,
+                "nft_layout": nft_layout}

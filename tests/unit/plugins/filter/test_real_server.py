@@ -2,8 +2,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import pytest
+
 from ansible_collections.lbstack.rabbitmq.plugins.filter.real_server import (
-    FilterModule, firewalld_redirect_rules, real_server_vips, unit_stop_commands)
+    FilterModule, firewalld_redirect_rules, nft_layout, real_server_sysctls, real_server_vips, unit_stop_commands)
 from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
 
 INVENTORY = {"groups": {"rabbitmq": ["rabbit1", "rabbit2"]},
@@ -59,3 +61,31 @@ def test_unit_stop_commands_reads_only_exec_stop_lines_without_prefixes():
     assert unit_stop_commands(unit) == ["/usr/sbin/ip addr del 198.18.0.100/32 dev lo",
                                         "/usr/sbin/ip -6 addr del 2001:db8:18::100/128 dev lo"]
     assert unit_stop_commands([]) == []
+
+
+def test_real_server_sysctls_for_the_settings_and_the_defaults():
+    assert real_server_sysctls(["eth1", "eth0"], 1, 2) == [
+        "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth1.arp_ignore=1",
+        "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.eth0.arp_announce=2", "net.ipv4.conf.eth1.arp_announce=2"]
+    assert real_server_sysctls([], 0, 0, 1, 1) == [
+        "net.ipv4.conf.all.arp_ignore=0", "net.ipv4.conf.all.arp_announce=0",
+        "net.ipv6.conf.lo.dad_transmits=1", "net.ipv6.conf.lo.accept_dad=1"]
+
+
+@pytest.mark.parametrize("interfaces", ["eth0", [""], [None]])
+def test_real_server_sysctls_refuses_what_is_not_a_list_of_names(interfaces):
+    with pytest.raises(ValueError, match="real_server_interfaces"):
+        real_server_sysctls(interfaces, 1, 2)
+
+
+@pytest.mark.parametrize("kernel, layout", [
+    ("6.1.0-28-cloud-amd64", "inet"), ("5.2.0", "inet"), ("5.1.21-1", "legacy"),
+    ("4.18.0-553.el8_10.x86_64", "legacy"), ("4.15.0-213-generic", "legacy_postrouting"),
+    ("3.10.0-1160.el7.x86_64", "legacy_postrouting")])
+def test_nft_layout_by_kernel(kernel, layout):
+    assert nft_layout(kernel) == layout
+
+
+def test_nft_layout_refuses_an_unreadable_release():
+    with pytest.raises(ValueError, match="kernel release"):
+        nft_layout("unknown")
