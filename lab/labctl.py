@@ -79,18 +79,28 @@ def podman(*args, check=True, capture=True):
     return res
 
 
+def inventory_hosts():
+    """{name: (group, host variables)} of the lab inventory's hosts.yml."""
+    data = yaml.safe_load(INVENTORY.read_text())
+    return dict((name, (group, hv)) for group, body in data["all"]["children"].items()
+                for name, hv in (body.get("hosts") or {}).items())
+
+
 def lab_hosts():
     """(name, group, ipv4, ipv6, kind) for every host in the lab inventory.
 
-    kind is "container" (systemd container) or "vm" (qemu director, lab_kind: vm).
+    ipv4 is ``lab_ip`` where the inventory reaches the host by a name
+    (``ansible_host``), else ``ansible_host``. kind is "container" (systemd
+    container) or "vm" (qemu director, lab_kind: vm).
     """
-    data = yaml.safe_load(INVENTORY.read_text())
-    hosts = []
-    for group, body in data["all"]["children"].items():
-        for name, hv in (body.get("hosts") or {}).items():
-            hosts.append((name, group, hv["ansible_host"], hv["lbstack_ipv6"],
-                          hv.get("lab_kind", "container")))
-    return hosts
+    return [(name, group, hv.get("lab_ip", hv["ansible_host"]), hv["lbstack_ipv6"],
+             hv.get("lab_kind", "container")) for name, (group, hv) in inventory_hosts().items()]
+
+
+def ssh_names():
+    """{ansible_host: address} of the hosts the inventory reaches by a name."""
+    return dict((hv["ansible_host"], hv["lab_ip"]) for _group, hv in inventory_hosts().values()
+                if "lab_ip" in hv)
 
 
 def container_options(group):
@@ -116,9 +126,13 @@ def write_state_files():
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lbstack-lab",
                         "-f", str(key)], check=True)
     (STATE_DIR / "authorized_keys").write_text((STATE_DIR / "id_ed25519.pub").read_text())
-    # For ssh, testinfra and scp into the lab by address: ssh -F STATE_DIR/ssh_config 198.18.0.21
+    # For ssh, testinfra and scp into the lab by address: ssh -F STATE_DIR/ssh_config 198.18.0.21,
+    # and by the names an inventory gives its hosts (ansible_host, with lab_ip): the lab's
+    # own name resolution, so the machine's /etc/hosts is never touched.
+    names = "".join("Host %s\n  HostName %s\n" % item for item in sorted(ssh_names().items()))
     (STATE_DIR / "ssh_config").write_text(
-        "Host 198.18.0.* 2001:db8:18::*\n"
+        names +
+        "Host 198.18.0.* 2001:db8:18::* *.lab.test\n"
         "  User root\n"
         "  IdentityFile %s\n"
         "  StrictHostKeyChecking no\n"
@@ -208,7 +222,12 @@ def remove_host(name):
 def start_container(name, group, ip4, ip6, image):
     state = container_state(name)
     options = container_options(group)
-    digest = hashlib.sha256("\0".join(options).encode()).hexdigest()[:12]
+    # lab_interface: the name of the host's network interface (default eth0), so
+    # a lab can give the members of a pair different NIC names.
+    interface = inventory_hosts()[name][1].get("lab_interface")
+    network = (["--network", f"{NETWORK}:ip={ip4},ip={ip6},interface_name={interface}"] if interface
+               else ["--network", NETWORK, "--ip", ip4, "--ip6", ip6])
+    digest = hashlib.sha256("\0".join(options + network).encode()).hexdigest()[:12]
     if state and (state[1] != image or state[2] != digest):
         log(f"{name}: image or options changed, recreating")
         remove_host(name)
@@ -220,7 +239,7 @@ def start_container(name, group, ip4, ip6, image):
         return True
     podman("run", "-d", "--name", name, "--hostname", name, "--label", LABEL,
            "--label", f"lbstack.lab.options={digest}",
-           "--network", NETWORK, "--ip", ip4, "--ip6", ip6,
+           *network,
            "-v", f"{STATE_DIR / 'authorized_keys'}:/root/.ssh/authorized_keys:ro",
            "-v", f"{STATE_DIR / 'authorized_keys'}:/home/ops/.ssh/authorized_keys:ro",
            *options, image, "/sbin/init")

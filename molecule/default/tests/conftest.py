@@ -12,7 +12,7 @@ SSH_CONFIG = "/var/lib/lbstack-lab/ssh_config"
 def group(name):
     data = yaml.safe_load((ROOT / "inventories/lab/hosts.yml").read_text())
     hosts = data["all"]["children"][name]["hosts"]
-    return {host: hv["ansible_host"] for host, hv in hosts.items()}
+    return {host: hv.get("lab_ip", hv["ansible_host"]) for host, hv in hosts.items()}
 
 
 def connect(address):
