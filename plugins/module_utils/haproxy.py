@@ -179,6 +179,11 @@ def _int_or_zero(value):
         return 0
 
 
+# The frontend that answers keepalived's liveness check (roles/load_balancer
+# templates/haproxy.cfg.j2); not a virtual service.
+ALIVE_FRONTEND = "lbstack_alive"
+
+
 def overview(rows):
     """Group ``show stat`` rows into virtual services with their real servers.
 
@@ -189,6 +194,8 @@ def overview(rows):
     services = {}
     for row in rows:
         name, kind = row.get("pxname"), row.get("svname")
+        if name == ALIVE_FRONTEND:
+            continue
         entry = services.setdefault(name, {"label": name, "status": None, "conns": 0,
                                            "real_servers": []})
         if kind == "FRONTEND":

@@ -37,6 +37,9 @@ WEIGHT_MAX = {"l7_snat": 256, "l4_dr": 65535}
 DEFAULT_AMQP_HEARTBEAT = 30
 DEFAULT_PROXY_TIMEOUT = 180
 LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# Names the load balancer role uses for itself in the engines' configuration
+# (HAProxy's liveness frontend); a virtual service cannot take them.
+RESERVED_LABELS = ("lbstack_alive",)
 
 SERVICE_DEFAULTS = {
     "vip": None,
@@ -182,6 +185,8 @@ def normalize_service(index, raw, inventory):
     label = svc.get("label")
     if not isinstance(label, str) or not LABEL_RE.match(label):
         raise ModelError(field + ".label", "%r must be 1-64 of A-Z a-z 0-9 _ . -" % (label,))
+    if label in RESERVED_LABELS:
+        raise ModelError(field + ".label", "%r is reserved for the load balancer's own use" % (label,))
     svc["mode"] = _choice(field + ".mode", svc["mode"], MODES)
     # The engine follows from the mode; a normalized service carries it, and
     # one that names another engine is a contradiction.

@@ -150,6 +150,12 @@ def test_heartbeat_rule_uses_the_given_heartbeat():
         normalize(set_field(["proxy_timeout"], 120), heartbeat=60)
 
 
+def test_a_label_the_load_balancer_uses_itself_is_refused():
+    with pytest.raises(model.ModelError, match="'lbstack_alive' is reserved") as err:
+        model.normalize_services([dict(copy.deepcopy(SERVICE), label="lbstack_alive")], INVENTORY)
+    assert err.value.field == "lbstack_virtual_services[0].label"
+
+
 def test_duplicate_labels_and_endpoints():
     services = [copy.deepcopy(SERVICE), copy.deepcopy(SERVICE)]
     with pytest.raises(model.ModelError, match="duplicate label 'RabbitMQ_HA'"):
