@@ -65,12 +65,16 @@ def render_service(svc):
         "    option tcplog",
         "    option clitcpka",
         "    timeout client %ds" % svc["proxy_timeout"],
+        # transparent (IP_TRANSPARENT): once this member has given up the VIP, a
+        # reply it already owes a client (a publisher confirm) still leaves from
+        # the VIP, so the client is not left waiting for it until its next
+        # heartbeat; its next packet reaches the new master and reconnects.
     ]
     for key in ("vip", "vip6"):
         if svc[key]:
             for port in svc["ports"]:
                 extra = " v6only" if key == "vip6" else ""
-                lines.append("    bind %s%s" % (_bind_address(svc[key], port), extra))
+                lines.append("    bind %s%s transparent" % (_bind_address(svc[key], port), extra))
     lines += [
         "    default_backend %s" % name,
         "",

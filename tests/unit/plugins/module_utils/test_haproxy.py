@@ -25,8 +25,8 @@ def render(**changes):
 def test_frontend_binds_both_vips_in_tcp_mode():
     text = render()
     assert "frontend RabbitMQ_HA\n    mode tcp\n" in text
-    assert "    bind 198.18.0.100:5672\n" in text
-    assert "    bind [2001:db8:18::100]:5672 v6only\n" in text
+    assert "    bind 198.18.0.100:5672 transparent\n" in text
+    assert "    bind [2001:db8:18::100]:5672 v6only transparent\n" in text
     assert "option clitcpka" in text and "option srvtcpka" in text
     assert "timeout client 180s" in text and "timeout server 180s" in text
 
