@@ -30,11 +30,19 @@ QUEUE_ARGS = {"x-queue-type": "quorum"}
 PERSISTENT = pika.BasicProperties(delivery_mode=2)
 
 
+# TCP keepalive after 1 s without a packet from the server, as a client that
+# must notice a dead path should have: a publisher waiting for a confirm that a
+# load balancer which just died will never send has nothing in flight to
+# retransmit, and would otherwise wait for its next heartbeat; the keepalive
+# probe reaches the new master, which resets the connection.
+TCP_OPTIONS = {"TCP_KEEPIDLE": 1, "TCP_KEEPINTVL": 1, "TCP_KEEPCNT": 3}
+
+
 def params(args, attempts=1):
     return pika.ConnectionParameters(
         host=args.host, port=args.port, virtual_host="/",
         credentials=pika.PlainCredentials(args.user, args.password),
-        heartbeat=args.heartbeat, blocked_connection_timeout=30,
+        heartbeat=args.heartbeat, blocked_connection_timeout=30, tcp_options=TCP_OPTIONS,
         socket_timeout=5, stack_timeout=5, connection_attempts=attempts, retry_delay=0.2)
 
 
