@@ -72,7 +72,7 @@ def nft_layout(kernel):
     registered postrouting chain).
     """
     try:
-        version = tuple(int(part) for part in str(kernel).split("-")[0].split(".")[:2])
+        version = tuple(int(part) for part in str(kernel).split("-", 1)[0].split(".")[:2])
     except ValueError:
         raise ValueError("nft_layout: cannot read the kernel release %r" % (kernel,))
     if version >= (5, 2):
