@@ -58,6 +58,40 @@ def gather_inventory(var, groups, balancers, brokers, services):
     }
 
 
+def compute_model(var, groups, balancers_group, brokers_group, services, source):
+    """The normalized model, checked by every rule that needs the inventory.
+
+    ``var(host, name, default=None)`` reads one host variable (or fact),
+    templated, with the rabbitmq_cluster defaults of BROKER_DEFAULTS;
+    ``source`` is the host whose variables describe the service (the first
+    load balancer). Returns ``(normalized services, inventory view)``; raises
+    ``model.ModelError``.
+    """
+    balancers = list(groups.get(balancers_group, []))
+    brokers = list(groups.get(brokers_group, []))
+    for host in balancers + brokers:
+        facts = var(host, "ansible_facts") or {}
+        if facts.get("distribution"):
+            model.check_platform(host, facts)
+    inventory = gather_inventory(var, groups, balancers, brokers, services)
+    heartbeat = var(brokers[0], "rabbitmq_cluster_heartbeat") if brokers \
+        else BROKER_DEFAULTS["rabbitmq_cluster_heartbeat"]
+    normalized = model.normalize_services(services, inventory, heartbeat, platform=var(source, "lbstack_platform"))
+    model.check_pair(dict(
+        (host, dict((name, var(host, name, default)) for name, default in PAIR_VARIABLES.items()))
+        for host in balancers))
+    if any(s["mode"] == "l4_dr" for s in normalized):
+        for host in balancers:
+            facts = var(host, "ansible_facts") or {}
+            if not facts.get("interfaces"):
+                raise model.ModelError(
+                    balancers_group,
+                    "no network facts for director %r: run the preflight in a play that"
+                    " gathers facts on the load balancers (site.yml does)" % host)
+            model.check_director_networks(normalized, host, model.interface_networks(facts))
+    return normalized, inventory
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -70,8 +104,7 @@ class ActionModule(ActionBase):
         args = validation.validated_parameters
         hostvars = task_vars["hostvars"]
         groups = task_vars["groups"]
-        balancers = list(groups.get(args["load_balancers_group"], []))
-        brokers = list(groups.get(args["rabbitmq_group"], []))
+        balancers = groups.get(args["load_balancers_group"], [])
         # Variables that describe the service come from the load balancers, where
         # group_vars put them, else from the host this runs for.
         source = balancers[0] if balancers else task_vars["inventory_hostname"]
@@ -81,31 +114,12 @@ class ActionModule(ActionBase):
                 default = BROKER_DEFAULTS.get(name)
             return self._templar.template(hostvars[host].get(name, default))
 
+        services = args["services"]
+        if services is None:
+            services = var(source, "lbstack_virtual_services", [])
         try:
-            services = args["services"]
-            if services is None:
-                services = var(source, "lbstack_virtual_services", [])
-            for host in balancers + brokers:
-                facts = var(host, "ansible_facts") or {}
-                if facts.get("distribution"):
-                    model.check_platform(host, facts)
-            inventory = gather_inventory(var, groups, balancers, brokers, services)
-            heartbeat = var(brokers[0], "rabbitmq_cluster_heartbeat") if brokers \
-                else BROKER_DEFAULTS["rabbitmq_cluster_heartbeat"]
-            normalized = model.normalize_services(services, inventory, heartbeat,
-                                                  platform=var(source, "lbstack_platform"))
-            model.check_pair(dict(
-                (host, dict((name, var(host, name, default)) for name, default in PAIR_VARIABLES.items()))
-                for host in balancers))
-            if any(s["mode"] == "l4_dr" for s in normalized):
-                for host in balancers:
-                    facts = var(host, "ansible_facts") or {}
-                    if not facts.get("interfaces"):
-                        raise model.ModelError(
-                            args["load_balancers_group"],
-                            "no network facts for director %r: run the preflight in a play that"
-                            " gathers facts on the load balancers (site.yml does)" % host)
-                    model.check_director_networks(normalized, host, model.interface_networks(facts))
+            normalized, inventory = compute_model(var, groups, args["load_balancers_group"],
+                                                  args["rabbitmq_group"], services, source)
         except model.ModelError as exc:
             result.update(failed=True, msg=str(exc), field=exc.field)
             return result

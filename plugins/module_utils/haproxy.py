@@ -183,23 +183,18 @@ def _int_or_zero(value):
         return 0
 
 
-# The frontend that answers keepalived's liveness check (roles/load_balancer
-# templates/haproxy.cfg.j2); not a virtual service.
-ALIVE_FRONTEND = "lbstack_alive"
-
-
 def overview(rows):
     """Group ``show stat`` rows into virtual services with their real servers.
 
-    Frontends and backends share the service label; the result lists, per
-    label, the frontend's status and current connections and each server's
-    health, weight and current connections.
+    A virtual service is a frontend and a backend that share its label;
+    proxies that are not both (the liveness frontend, HAProxy's internal
+    ones) are left out. The result lists, per label, the frontend's status
+    and current connections and each server's health, weight and current
+    connections.
     """
     services = {}
     for row in rows:
         name, kind = row.get("pxname"), row.get("svname")
-        if name == ALIVE_FRONTEND:
-            continue
         entry = services.setdefault(name, {"label": name, "status": None, "conns": 0,
                                            "real_servers": []})
         if kind == "FRONTEND":
@@ -217,4 +212,5 @@ def overview(rows):
                 "conns": _int_or_zero(row.get("scur")),
                 "total_conns": _int_or_zero(row.get("stot")),
             })
-    return [services[name] for name in sorted(services) if services[name]["status"]]
+    return [services[name] for name in sorted(services)
+            if services[name]["status"] and "backend_status" in services[name]]

@@ -38,7 +38,8 @@ DEFAULT_AMQP_HEARTBEAT = 30
 DEFAULT_PROXY_TIMEOUT = 180
 LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # Names the load balancer role uses for itself in the engines' configuration
-# (HAProxy's liveness frontend); a virtual service cannot take them.
+# (HAProxy's liveness frontend in roles/load_balancer/templates/haproxy.cfg.j2);
+# a virtual service cannot take them.
 RESERVED_LABELS = ("lbstack_alive",)
 
 SERVICE_DEFAULTS = {

@@ -15,7 +15,6 @@ from ansible.template import Templar
 from ansible.vars.manager import VariableManager
 
 from ansible_collections.lbstack.rabbitmq.plugins.action import preflight
-from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "inventories"
 ENVIRONMENTS = ["staging", "production"]
@@ -38,19 +37,15 @@ def load(env):
 
 
 def model_of(hostvars, groups):
+    """What site.yml's preflight computes for the inventory (its own code)."""
     def var(host, name, default=None):
         if default is None:
             default = preflight.BROKER_DEFAULTS.get(name)
         return hostvars[host].get(name, default)
 
-    balancers, brokers = groups["load_balancers"], groups["rabbitmq"]
-    services = var(balancers[0], "lbstack_virtual_services")
-    inventory = preflight.gather_inventory(var, groups, balancers, brokers, services)
-    normalized = model.normalize_services(services, inventory, var(brokers[0], "rabbitmq_cluster_heartbeat"))
-    model.check_pair(dict((host, dict((name, var(host, name, default))
-                                      for name, default in preflight.PAIR_VARIABLES.items()))
-                          for host in balancers))
-    return normalized, inventory
+    source = groups["load_balancers"][0]
+    return preflight.compute_model(var, groups, "load_balancers", "rabbitmq",
+                                   var(source, "lbstack_virtual_services"), source)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
