@@ -13,7 +13,9 @@ Every command prints one JSON object on stdout.
         each one used every second; reports how many stayed open and working
 
 Credentials come from --user/--password or AMQP_USER/AMQP_PASSWORD.
-Queues are durable quorum queues, the collection's documented default.
+Queues are durable quorum queues, the collection's documented default;
+--queue-type server declares them without x-queue-type, so the broker's
+default queue type decides (quorum on RabbitMQ 4.0 as the collection sets it).
 """
 
 import argparse
@@ -26,7 +28,6 @@ import uuid
 import pika
 import pika.exceptions
 
-QUEUE_ARGS = {"x-queue-type": "quorum"}
 PERSISTENT = pika.BasicProperties(delivery_mode=2)
 
 
@@ -46,12 +47,16 @@ def params(args, attempts=1):
         socket_timeout=5, stack_timeout=5, connection_attempts=attempts, retry_delay=0.2)
 
 
+def queue_args(args):
+    return {} if args.queue_type == "server" else {"x-queue-type": args.queue_type}
+
+
 def open_channel(args, queue, attempts=1):
     conn = pika.BlockingConnection(params(args, attempts))
     ch = conn.channel()
     ch.confirm_delivery()
     if queue:
-        ch.queue_declare(queue=queue, durable=True, arguments=QUEUE_ARGS)
+        ch.queue_declare(queue=queue, durable=True, arguments=queue_args(args))
     return conn, ch
 
 
@@ -116,7 +121,7 @@ def cmd_consume(args):
             continue
         seen.add(body)
         ch.basic_ack(method.delivery_tag)
-    left = ch.queue_declare(queue=args.queue, durable=True, arguments=QUEUE_ARGS,
+    left = ch.queue_declare(queue=args.queue, durable=True, arguments=queue_args(args),
                             passive=True).method.message_count
     conn.close()
     expected = set(("%d" % i).encode() for i in range(args.count))
@@ -234,6 +239,8 @@ def main():
         p.add_argument("--password", default=os.environ.get("AMQP_PASSWORD", ""))
         p.add_argument("--heartbeat", type=int, default=30)
         p.add_argument("--queue", default=None)
+        p.add_argument("--queue-type", default="quorum", choices=["quorum", "classic", "server"],
+                       help="x-queue-type of the queues declared; server: none, the broker's default")
         p.add_argument("--count", type=int, default=1000)
         p.add_argument("--timeout", type=float, default=60)
         p.add_argument("--purge", action="store_true")

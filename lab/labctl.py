@@ -6,6 +6,10 @@ lab-only: workarounds for running daemons in unprivileged containers live in
 this file and in ``lab/image/``, never in the roles.
 
     labctl.py image     build the cached base image (only when its recipe changed)
+
+The lab's platform is LBSTACK_LAB_OS (``make lab LAB_OS=debian12``): one of
+the ``platforms`` of the recipes, debian13 by default. Each platform has its
+own cached images, so switching back and forth builds each only once.
     labctl.py up        image + network + containers, reusing what already exists
     labctl.py up --fresh   remove the lab hosts first (molecule uses this)
     labctl.py down      remove containers, network, and undo host IPv6 forwarding
@@ -37,6 +41,7 @@ INVENTORY = Path(os.environ.get("LBSTACK_LAB_INVENTORY", ROOT / "inventories" / 
 # Machine-wide, like the lab itself (fixed names and addresses): any checkout
 # can bring the lab down, and the inventory names the key by a fixed path.
 STATE_DIR = Path(os.environ.get("LBSTACK_LAB_STATE", "/var/lib/lbstack-lab"))
+DEFAULT_OS = "debian13"
 NETWORK = "lbstack-lab"
 SUBNET4, GATEWAY4 = "198.18.0.0/24", "198.18.0.1"
 SUBNET6, GATEWAY6 = "2001:db8:18::/64", "2001:db8:18::1"
@@ -145,23 +150,39 @@ def write_state_files():
 
 
 # ---------------------------------------------------------------- image
+def lab_os(directory=IMAGE_DIR):
+    """(name, platform settings) of the lab's platform, from LBSTACK_LAB_OS."""
+    name = os.environ.get("LBSTACK_LAB_OS") or DEFAULT_OS
+    platforms = yaml.safe_load((directory / "recipe.yml").read_text())["platforms"]
+    if name not in platforms:
+        raise SystemExit(f"lab: LBSTACK_LAB_OS={name}: use one of {', '.join(platforms)}")
+    return name, platforms[name]
+
+
 def recipe_digest(directory=IMAGE_DIR):
-    h = hashlib.sha256()
+    """The image tag of a recipe folder on the lab's platform: <os>-<hash of the folder>."""
+    name = lab_os(directory)[0]
+    h = hashlib.sha256(name.encode())
     for path in sorted(directory.rglob("*")):
         if path.is_file():
             h.update(str(path.relative_to(directory)).encode())
             h.update(path.read_bytes())
-    return h.hexdigest()[:12]
+    return f"{name}-{h.hexdigest()[:12]}"
 
 
 def debootstrap(directory, rootfs):
     """A Debian root file system from a recipe folder (recipe.yml + rootfs/ overlay)."""
     recipe = yaml.safe_load((directory / "recipe.yml").read_text())
+    suite = lab_os(directory)[1]["suite"]
     subprocess.run(["debootstrap", "--variant=minbase",
                     "--include=" + ",".join(recipe["include"]),
-                    recipe["suite"], str(rootfs), recipe["mirror"]],
+                    suite, str(rootfs), recipe["mirror"]],
                    check=True, stdout=subprocess.DEVNULL)
     shutil.copytree(directory / "rootfs", rootfs, dirs_exist_ok=True, symlinks=True)
+    (rootfs / "etc" / "apt" / "sources.list").write_text(
+        f"deb {recipe['mirror']} {suite} main\n"
+        f"deb {recipe['mirror']} {suite}-updates main\n"
+        f"deb {recipe['security_mirror']} {suite}-security main\n")
     for cmd in recipe["chroot"]:
         subprocess.run(["chroot", str(rootfs), "/bin/sh", "-ec", cmd], check=True,
                        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
@@ -187,8 +208,10 @@ def build_image():
                        stdin=tar.stdout, env=podman_env(), check=True, stdout=subprocess.DEVNULL)
         if tar.wait() != 0:
             raise SystemExit("lab: tar of the image rootfs failed")
+    # Older images of this platform; the other platforms' stay cached.
+    prefix = "localhost/lbstack-lab:" + lab_os()[0] + "-"
     for old in podman("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split():
-        if old.startswith("localhost/lbstack-lab:") and old != name:
+        if (old.startswith(prefix) or "-" not in old.split(":")[-1]) and old != name:
             podman("rmi", old, check=False)
     return name
 
@@ -283,7 +306,8 @@ def vm_image():
         subprocess.run(["mkfs.ext4", "-q", "-L", "root", "-d", str(rootfs), str(build / "disk.raw"),
                         "3G"], check=True)
         for old in VM_DIR.glob("image-*"):
-            shutil.rmtree(old, ignore_errors=True)
+            if old.name.startswith("image-" + lab_os(DIRECTOR_DIR)[0] + "-") or old.name.count("-") == 1:
+                shutil.rmtree(old, ignore_errors=True)
         VM_DIR.mkdir(parents=True, exist_ok=True)
         shutil.move(str(build), str(target))
     return target

@@ -122,15 +122,19 @@ def validate(module, engine, files):
             rejected = rc != 0
         else:
             # The main file includes the fragment directory; the staged copy
-            # includes the staged one. keepalived 2.2.7's -t can exit 0 on a
-            # broken file, so any message counts as a rejection too.
+            # includes the staged one. Which messages of -t reject the change
+            # depends on the version (keepalived.config_test_verdict).
             if fragment_dir + "/" not in main:
                 module.fail_json(msg="%s does not include %s/: the services would not be loaded"
                                  % (params["config_file"], fragment_dir))
             with open(staged_main, "w") as handle:
                 handle.write(main.replace(fragment_dir + "/", staged + "/"))
+            _rc, vout, verr = module.run_command([binary, "--version"])
             rc, out, err = module.run_command([binary, "-t", "-l", "-f", staged_main])
-            rejected = rc != 0 or bool((out + err).strip())
+            rejected, warnings = keepalived.config_test_verdict(
+                keepalived.parse_version(vout + verr), rc, out + err)
+            for line in warnings:
+                module.warn("keepalived -t: %s" % line)
         if rejected:
             module.fail_json(msg="%s rejects the configuration; nothing was changed" % engine,
                              rc=rc, stdout=out, stderr=err)

@@ -89,6 +89,36 @@ def render_service(svc, checker_path):
     return "\n".join(lines) + "\n"
 
 
+_VERSION_RE = re.compile(r"Keepalived v(\d+)\.(\d+)\.(\d+)")
+# keepalived -t exits non-zero for a configuration error from 2.2.8 on; 2.2.7
+# (Debian 12) exits 0 for errors too, so there any message is a rejection.
+CONFIG_TEST_EXIT_CODE_FROM = (2, 2, 8)
+
+
+def parse_version(text):
+    """(major, minor, patch) from ``keepalived --version`` output, or None."""
+    found = _VERSION_RE.search(text or "")
+    return tuple(int(part) for part in found.groups()) if found else None
+
+
+def config_test_verdict(version, rc, output):
+    """(rejected, warnings) of a ``keepalived -t`` run.
+
+    Every version only prints a message, and exits 0, for a file it cannot
+    read (a missing include): that is always a rejection. From 2.2.8 on a
+    configuration error also exits non-zero, and other messages are warnings
+    passed on; before that (or when the version is unknown) exit codes cannot
+    be trusted and any message is a rejection.
+    """
+    lines = [line.strip() for line in (output or "").splitlines() if line.strip()]
+    if rc != 0:
+        return True, []
+    if version is None or version < CONFIG_TEST_EXIT_CODE_FROM:
+        return bool(lines), []
+    missing = [line for line in lines if "missing" in line.lower()]
+    return bool(missing), [line for line in lines if line not in missing]
+
+
 _VIRTUAL_SERVER_RE = re.compile(r"^virtual_server\s+(\S+)\s+(\d+)\s*\{", re.M)
 
 

@@ -24,7 +24,7 @@ MODES = ("l4_dr", "l7_snat")
 # The one mapping from mode to the engine that serves it.
 ENGINE_BY_MODE = {"l7_snat": "haproxy", "l4_dr": "keepalived"}
 # Where the roles are tested: distribution -> major versions, and the init system.
-SUPPORTED_PLATFORMS = {"Debian": ("12",)}
+SUPPORTED_PLATFORMS = {"Debian": ("12", "13")}
 SUPPORTED_INIT = "systemd"
 HEALTH_CHECKS = ("amqp", "tcp", "none")
 FEEDBACK_METHODS = ("agent", "http", "none")

@@ -31,6 +31,28 @@ def test_cluster_has_every_node(broker):
     assert sorted(status["running_nodes"]) == ["rabbit@rabbit1", "rabbit@rabbit2", "rabbit@rabbit3"]
 
 
+def rabbitmq_series(broker):
+    return tuple(int(part) for part in broker.check_output("rabbitmqctl --quiet version").split(".")[:2])
+
+
+def test_stable_feature_flags_are_enabled_and_khepri_is_not(broker):
+    flags = json.loads(broker.check_output(
+        "rabbitmqctl --formatter json --quiet list_feature_flags name state stability"))
+    assert [f["name"] for f in flags if f["stability"] == "stable" and f["state"] != "enabled"] == []
+    assert [f["state"] for f in flags if f["name"] == "khepri_db"] in ([], ["disabled"])
+
+
+def test_durable_queues_default_to_quorum_where_rabbitmq_can(broker):
+    conf = broker.file("/etc/rabbitmq/rabbitmq.conf")
+    if rabbitmq_series(broker) >= (4, 0):
+        assert conf.contains("^default_queue_type = quorum$")
+        vhosts = broker.check_output("rabbitmqctl --quiet --no-table-headers list_vhosts name default_queue_type")
+        assert vhosts.split() == ["/", "quorum"]
+    else:
+        # RabbitMQ 3.10 has no such setting: clients declare x-queue-type
+        assert not conf.contains("default_queue_type")
+
+
 def test_guest_is_gone(broker):
     users = broker.check_output("rabbitmqctl --formatter json --quiet list_users")
     names = [u["user"] for u in json.loads(users)]
@@ -44,7 +66,9 @@ def test_engines_run_and_start_at_boot(balancer):
 
 
 def test_haproxy_config_is_valid(balancer):
-    balancer.run_expect([0], "haproxy -c -q -f /etc/haproxy/haproxy.cfg -f /etc/haproxy/services.d")
+    check = balancer.run_expect([0], "haproxy -c -f /etc/haproxy/haproxy.cfg -f /etc/haproxy/services.d")
+    # the same rendering is clean on HAProxy 2.6 (Debian 12) and 3.0 (Debian 13)
+    assert "[WARNING]" not in check.stdout + check.stderr and "[ALERT]" not in check.stdout + check.stderr
     fragment = balancer.file("/etc/haproxy/services.d/RabbitMQ_HA.cfg")
     assert fragment.contains("tcp-check send-binary 414d515000000901")
     assert fragment.contains("bind %s:5672" % VIP)
@@ -68,6 +92,12 @@ def test_nonlocal_bind(balancer):
     assert balancer.sysctl("net.ipv6.ip_nonlocal_bind") == 1
     assert balancer.file("/etc/sysctl.d/60-lbstack-load-balancer.conf").contains(
         "net.ipv4.ip_nonlocal_bind=1")
+
+
+def test_keepalived_config_check_is_silent(balancer):
+    # keepalived 2.2.7 and 2.3.3 both accept the rendered configuration without a message
+    check = balancer.run_expect([0], "keepalived -t -l -f /etc/keepalived/keepalived.conf")
+    assert (check.stdout + check.stderr).strip() == ""
 
 
 def test_keepalived_is_unicast_vrrp3(balancer):

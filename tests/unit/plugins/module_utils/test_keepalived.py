@@ -148,3 +148,34 @@ def test_a_real_server_whose_check_fails_may_be_missing():
                                                                           "weight": 50},
                                    {"label": "r3", "ip": "198.18.0.23"}])
     assert keepalived.table_problems([svc], keepalived.parse_ipvsadm(TABLE), set()) == []
+
+
+# What keepalived -t printed on these machines (keepalived 2.3.3, Debian 13).
+MISSING_INCLUDE = "(Line 1) Config files missing '/nonexistent/*.conf'.\n"
+BAD_STATE = "(k.conf: Line 5) (A) unknown state 'BOGUS', defaulting to BACKUP\n"
+
+
+@pytest.mark.parametrize("text, version", [
+    ("Keepalived v2.3.3 (03/30,2025)\n\nCopyright(C) 2001-2025 Alexandre Cassen", (2, 3, 3)),
+    ("Keepalived v2.2.7 (01/16,2022)", (2, 2, 7)),
+    ("keepalived: command not found", None),
+])
+def test_parse_version(text, version):
+    assert keepalived.parse_version(text) == version
+
+
+@pytest.mark.parametrize("version, rc, output, rejected, warnings", [
+    # 2.3.3: an error exits 5; a missing file only prints; a warning is passed on
+    ((2, 3, 3), 5, BAD_STATE, True, []),
+    ((2, 3, 3), 0, MISSING_INCLUDE, True, []),
+    ((2, 3, 3), 0, "(Line 3) WARNING - script not secure\n", False, ["(Line 3) WARNING - script not secure"]),
+    ((2, 3, 3), 0, "", False, []),
+    # 2.2.7 exits 0 on errors: every message rejects
+    ((2, 2, 7), 0, BAD_STATE, True, []),
+    ((2, 2, 7), 0, "(Line 3) WARNING - script not secure\n", True, []),
+    ((2, 2, 7), 0, "\n", False, []),
+    # unknown version: the strict rule
+    (None, 0, "anything\n", True, []),
+])
+def test_config_test_verdict(version, rc, output, rejected, warnings):
+    assert keepalived.config_test_verdict(version, rc, output) == (rejected, warnings)

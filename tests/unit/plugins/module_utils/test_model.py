@@ -317,7 +317,7 @@ def test_host_addresses_never_take_a_name_for_an_address():
 
 @pytest.mark.parametrize("facts,field,words", [
     ({"distribution": "Ubuntu", "distribution_major_version": "22", "distribution_version": "22.04",
-      "service_mgr": "systemd"}, "ansible_facts.distribution", "runs Ubuntu 22.04; supported: Debian 12"),
+      "service_mgr": "systemd"}, "ansible_facts.distribution", "runs Ubuntu 22.04; supported: Debian 12 or 13$"),
     ({"distribution": "Debian", "distribution_major_version": "12", "service_mgr": "sysvinit"},
      "ansible_facts.service_mgr", "runs sysvinit as init; supported: systemd"),
 ])

@@ -35,6 +35,8 @@ class FakeHost(object):
         with open(self.config, "w") as handle:
             handle.write(main)
         self.rejects = False        # the engine's own check refuses the configuration
+        self.keepalived_version = "Keepalived v2.3.3 (03/30,2025)"
+        self.test_output = ""        # what keepalived -t prints for an accepted configuration
         self.reload_fails = False   # the reload fails at run time (a port held by another process)
         self.reloads = 0
         self.workers = [{"pid": 100, "type": "worker", "reloads": 0, "failed": 0}]
@@ -51,8 +53,10 @@ class FakeHost(object):
     def run_command(self, argv, *args, **kwargs):
         self.commands.append(list(argv))
         name = os.path.basename(argv[0])
+        if name == "keepalived" and argv[1] == "--version":
+            return 0, "", self.keepalived_version + "\n"
         if name in ("haproxy", "keepalived"):
-            return (1, "", "[ALERT] parsing error") if self.rejects else (0, "", "")
+            return (1, "", "[ALERT] parsing error") if self.rejects else (0, "", self.test_output)
         if name == "systemctl" and argv[1] == "is-active":
             return 0, "", ""
         if name == "systemctl" and argv[1] == "reload":
@@ -224,6 +228,24 @@ def test_engine_config_for_keepalived_confirms_the_services_already_written(host
     result = run(engine_config, fake.args(engine="keepalived", content="global_defs {\n}\n",
                                           services=[normalized]), capsys)
     assert result["failed"] and "does not include" in result["msg"]
+
+
+@pytest.mark.parametrize("version, passes", [("Keepalived v2.3.3 (03/30,2025)", True),
+                                             ("Keepalived v2.2.7 (01/16,2022)", False)])
+def test_a_keepalived_warning_blocks_a_change_only_where_exit_codes_cannot_be_trusted(
+        host, capsys, monkeypatch, version, passes):
+    fake = host("keepalived")
+    warned = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warned.append(text))
+    fake.keepalived_version = version
+    fake.test_output = "(Line 12) WARNING - default user 'keepalived_script' for script execution does not exist\n"
+    result = run(virtual_service, fake.args(label="RabbitMQ_DR", service=DR), capsys)
+    assert bool(result.get("failed")) is not passes
+    if passes:
+        assert any("keepalived_script" in w for w in warned)
+    else:
+        assert "keepalived rejects the configuration" in result["msg"]
+        assert not os.path.exists(fragment(fake, "RabbitMQ_DR"))
 
 
 def test_every_mode_has_an_engine_with_its_files():
