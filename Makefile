@@ -1,5 +1,5 @@
 # lbstack.rabbitmq - make lab / make test. Every target sets up what it needs
-# on a fresh Debian 12 machine (run as root).
+# on a fresh Debian 12 machine (run as root); the lab's hosts run Debian 13.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -21,7 +21,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 help:
 	@echo "make lab       build the local lab and deploy the full stack into it"
-	@echo "               (MODE=l4_dr: Layer 4 Direct Routing through qemu IPVS directors)"
+	@echo "               (MODE=l4_dr: Layer 4 Direct Routing through qemu IPVS directors;"
+	@echo "               LAB_OS=debian12: Debian 12 hosts instead of Debian 13)"
 	@echo "make test      lint, sanity, unit tests and the molecule scenarios"
 	@echo "make lab-down  remove every container and network the lab made"
 	@echo "make bench     benchmarks; figures go to tests/perf/results.md (MODE=l4_dr: Direct Routing)"
@@ -52,21 +53,25 @@ MODE ?= l7_snat
 LAB_INVENTORY_l7_snat := inventories/lab
 LAB_INVENTORY_l4_dr   := inventories/lab_dr
 LAB_INVENTORY = $(or $(LAB_INVENTORY_$(MODE)),$(error MODE=$(MODE): use l7_snat or l4_dr))
+# make lab LAB_OS=debian12: the lab's hosts run Debian 12 instead of Debian 13
+# (each platform's images are built once and cached).
+LAB_OS ?= debian13
+LAB_ENV = LBSTACK_LAB_INVENTORY=$(LAB_INVENTORY) LBSTACK_LAB_OS=$(LAB_OS)
 
 lab: venv
-	LBSTACK_LAB_INVENTORY=$(LAB_INVENTORY) $(PY) lab/labctl.py up
+	$(LAB_ENV) $(PY) lab/labctl.py up
 	ansible-playbook -i $(LAB_INVENTORY) site.yml
 	ansible-playbook -i $(LAB_INVENTORY) playbooks/status.yml
 	ansible-playbook -i $(LAB_INVENTORY) lab/roundtrip.yml
 
 lab-up: venv
-	LBSTACK_LAB_INVENTORY=$(LAB_INVENTORY) $(PY) lab/labctl.py up
+	$(LAB_ENV) $(PY) lab/labctl.py up
 
 lab-down:
 	@if [ -x $(PY) ]; then $(PY) lab/labctl.py down; else python3 -c 'import yaml' 2>/dev/null && python3 lab/labctl.py down; fi
 
 lab-status: venv
-	LBSTACK_LAB_INVENTORY=$(LAB_INVENTORY) $(PY) lab/labctl.py status
+	$(LAB_ENV) $(PY) lab/labctl.py status
 
 test: lint sanity unit molecule
 
