@@ -99,7 +99,7 @@ molecule: venv
 	molecule test --all
 
 bench: venv
-	$(PY) tests/perf/bench.py --mode $(MODE)
+	$(LAB_ENV) $(PY) tests/perf/bench.py --mode $(MODE)
 
 clean: lab-down
 	rm -rf $(VENV) .collections .build .stamp-deps

@@ -3,7 +3,9 @@
     python tests/perf/bench.py [--runs 5] [--idle-minutes 10] [--skip-cold]
     python tests/perf/bench.py --mode l4_dr [--runs 5]
 
-Each mode rewrites its own section of the results file.
+Each mode rewrites its own section of the results file, one per platform the lab
+runs (read from the brokers: Debian 13 by default, Debian 12 with LAB_OS=debian12),
+so the figures of both platforms stay side by side.
 
 --mode l4_dr needs the converged Direct Routing lab (`make lab MODE=l4_dr`) and
 measures: publish throughput through the DR VIP / directly to the same broker
@@ -41,7 +43,7 @@ CREDS = ["--user", "lbstack", "--password", "lab-only-not-a-secret"]
 VIP, LB1, LB2, RABBIT1 = "198.18.0.100", "198.18.0.11", "198.18.0.12", "198.18.0.21"
 RESULTS = ROOT / "tests/perf/results.md"
 RABBIT3, RABBIT3_6 = "198.18.0.23", "2001:db8:18::23"
-SECTIONS = {"l7_snat": "## Layer 7 SNAT (HAProxy)", "l4_dr": "## Layer 4 Direct Routing (IPVS)"}
+MODES = {"l7_snat": "Layer 7 SNAT (HAProxy)", "l4_dr": "Layer 4 Direct Routing (IPVS)"}
 
 
 def run(cmd, **kw):
@@ -188,7 +190,7 @@ def main_dr(args):
     figures["removal"] = dr_removal(args.runs)
     figures["graceful"] = failover("graceful", args.runs, wait_restored_dr)
     wait_restored_dr()
-    write_section("l4_dr", dr_lines(figures, args))
+    write_section(section_title("l4_dr"), dr_lines(figures, args))
 
 
 def dr_lines(f, args):
@@ -228,26 +230,39 @@ def dr_lines(f, args):
     ]
 
 
-def write_section(mode, lines):
-    """Replace this mode's section of the results file, keep the other."""
+def lab_platform():
+    """The lab's platform as the brokers report it, for example "Debian 13"."""
+    release = dict(line.split("=", 1) for line in ssh(RABBIT1, "cat /etc/os-release").splitlines() if "=" in line)
+    return "%s %s" % (release["NAME"].strip('"').split()[0], release["VERSION_ID"].strip('"'))
+
+
+def section_title(mode):
+    return "## %s, %s" % (MODES[mode], lab_platform())
+
+
+def section_order(title):
+    """Modes in MODES order, and within one the newest platform first."""
+    mode = next((i for i, name in enumerate(MODES.values()) if title.startswith("## " + name)), len(MODES))
+    version = re.findall(r"(\d+)$", title)
+    return (mode, -int(version[0]) if version else 0, title)
+
+
+def write_section(title, lines):
+    """Replace the section ``title`` of the results file, keep the others."""
     text = RESULTS.read_text() if RESULTS.exists() else ""
     sections = {}
     current = None
     for line in text.splitlines():
-        for key, title in SECTIONS.items():
-            if line == title:
-                current = key
-                sections[current] = []
-                break
-        else:
-            if current:
-                sections[current].append(line)
-    sections[mode] = lines
+        if line.startswith("## "):
+            current = line
+            sections[current] = []
+        elif current:
+            sections[current].append(line)
+    sections[title] = lines
     out = ["# Benchmark results", ""]
     sections = dict((k, "\n".join(v).strip("\n").split("\n") + [""]) for k, v in sections.items())
-    for key in ("l7_snat", "l4_dr"):
-        if key in sections:
-            out += [SECTIONS[key], ""] + sections[key]
+    for key in sorted(sections, key=section_order):
+        out += [key, ""] + sections[key]
     body = "\n".join(out).rstrip("\n") + "\n"
     RESULTS.write_text(body)
     print(body)
@@ -276,7 +291,7 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--idle-minutes", type=float, default=10)
     parser.add_argument("--skip-cold", action="store_true")
-    parser.add_argument("--mode", choices=sorted(SECTIONS), default="l7_snat")
+    parser.add_argument("--mode", choices=sorted(MODES), default="l7_snat")
     args = parser.parse_args()
     if args.mode == "l4_dr":
         main_dr(args)
@@ -328,7 +343,7 @@ def write(f, args):
               "into a fresh 3-member quorum queue whose leader is the broker the client talks to, "
               "one publisher waiting for each confirm, from the lab machine; the direct run goes to "
               "the broker the VIP picked in the same iteration.", ""]
-    write_section("l7_snat", lines)
+    write_section(section_title("l7_snat"), lines)
 
 
 if __name__ == "__main__":
