@@ -12,6 +12,18 @@ def test_broker_service(broker):
         broker.socket("tcp://:::5672").is_listening
 
 
+def failed_units(host):
+    return host.check_output("systemctl list-units --state=failed --no-legend --plain")
+
+
+def test_no_failed_units_on_the_brokers(broker):
+    assert failed_units(broker) == ""
+
+
+def test_no_failed_units_on_the_load_balancers(balancer):
+    assert failed_units(balancer) == ""
+
+
 def test_erlang_cookie_is_private(broker):
     cookie = broker.file("/var/lib/rabbitmq/.erlang.cookie")
     assert cookie.user == "rabbitmq" and cookie.mode == 0o400
