@@ -1,0 +1,492 @@
+# Copyright: (c) 2026, lbstack.rabbitmq contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""lbstack feedback agent: tells the load balancers how idle this real server is.
+
+The role installs this file and a wrapper command, lbstack-feedback-agent
+(python3 this-file "$@"):
+
+    lbstack-feedback-agent serve  [--config FILE]   answer pollers (systemd runs this)
+    lbstack-feedback-agent status [--config FILE]   print what a poller would get now
+    lbstack-feedback-agent drain | halt | online [--config FILE]
+                                                    the local admin state, kept across
+                                                    restarts and reboots in state_file
+
+Python 3.9+, standard library only. The settings file is JSON (the role renders it).
+
+Idle (0-100) is computed like the appliance agent: each monitor (cpu, memory,
+connections to the service port, custom scripts) measures a utilization 0-100
+and has an importance factor and a threshold. A monitor at or above its
+threshold makes the server busy (idle 0); otherwise idle is 100 minus the
+importance-weighted mean utilization. All measuring happens in a background
+thread; a poll only formats the last result.
+
+Replies (``agent`` method, HAProxy's agent-check grammar, one line):
+    "NN%"            online: the balancer scales the configured weight by NN/100
+    "0%"             drained (local drain, RabbitMQ maintenance mode or an alarm):
+                     no new connections, established ones stay
+    "0% down #why"   halted, or the broker is not running: out of rotation
+The agent never sends HAProxy's admin-state words (ready, drain, maint): HAProxy
+shares the admin state between the agent and its runtime API, so an agent
+"ready" would undo a drain an operator set on the balancer. Draining through a
+0 % weight and halting through the operational state "down" leave the admin
+state to the operator.
+``http`` method: "HTTP/1.0 200" with the idle integer as the body, or 503 with
+"0" when halted or the broker is down.
+"""
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+DEFAULTS = {
+    "method": "agent",             # agent | http
+    "bind": "::",                  # address to listen on ("::" also takes IPv4)
+    "port": 3333,
+    "allowed_sources": [],         # networks that may poll; empty: any
+    "service_port": 5672,          # connections monitor: local TCP port
+    "state_file": "/var/lib/lbstack-feedback-agent/state",
+    "interval": 1.0,               # seconds between samples
+    "cgroup": "auto",              # auto | none | a cgroup v2 directory
+    "monitors": {
+        "cpu": {"importance": 1.0, "threshold": 100},
+        "memory": {"importance": 0.0, "threshold": 100},
+        "connections": {"importance": 0.0, "threshold": 100, "max_connections": 1000},
+    },
+    "scripts": [],                 # [{"command": [...], "importance": 1, "threshold": 100, "timeout": 2}]
+    "rabbitmq": {"enabled": False, "refresh": 5, "command": []},
+}
+ADMIN_STATES = ("online", "drain", "halt")
+REQUEST_TIMEOUT = 2.0              # seconds an HTTP poller may take to send its request
+MAX_REQUEST = 4096
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work; the message names it."""
+
+
+def _number(name, value, low, high):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise SettingsError("%s: %r is not a number from %s to %s" % (name, value, low, high))
+    return value
+
+
+def load_settings(text):
+    """Settings from the JSON text of the settings file, with the defaults filled in."""
+    try:
+        raw = json.loads(text) if text.strip() else {}
+    except ValueError as err:
+        raise SettingsError("settings: not JSON (%s)" % err)
+    if not isinstance(raw, dict):
+        raise SettingsError("settings: must be a JSON object")
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        raise SettingsError("%s: unknown setting" % unknown[0])
+    settings = json.loads(json.dumps(DEFAULTS))
+    for key, value in raw.items():
+        if key == "monitors":
+            if not isinstance(value, dict) or set(value) - set(DEFAULTS["monitors"]):
+                raise SettingsError("monitors: only %s" % ", ".join(sorted(DEFAULTS["monitors"])))
+            for name, conf in value.items():
+                if not isinstance(conf, dict) or set(conf) - set(DEFAULTS["monitors"][name]):
+                    raise SettingsError("monitors.%s: only %s" % (name, ", ".join(sorted(DEFAULTS["monitors"][name]))))
+                settings["monitors"][name].update(conf)
+        elif key == "rabbitmq":
+            if not isinstance(value, dict) or set(value) - set(DEFAULTS["rabbitmq"]):
+                raise SettingsError("rabbitmq: only %s" % ", ".join(sorted(DEFAULTS["rabbitmq"])))
+            settings["rabbitmq"].update(value)
+        else:
+            settings[key] = value
+    if settings["method"] not in ("agent", "http"):
+        raise SettingsError("method: %r is not agent or http" % settings["method"])
+    _number("port", settings["port"], 1, 65535)
+    _number("service_port", settings["service_port"], 1, 65535)
+    _number("interval", settings["interval"], 0.1, 60)
+    try:
+        ipaddress.ip_address(settings["bind"])
+    except ValueError:
+        raise SettingsError("bind: %r is not an IP address" % settings["bind"])
+    try:
+        settings["allowed_sources"] = [ipaddress.ip_network(net, strict=False)
+                                       for net in settings["allowed_sources"]]
+    except (TypeError, ValueError) as err:
+        raise SettingsError("allowed_sources: %s" % err)
+    for name, conf in settings["monitors"].items():
+        _number("monitors.%s.importance" % name, conf["importance"], 0, 100)
+        _number("monitors.%s.threshold" % name, conf["threshold"], 1, 100)
+    _number("monitors.connections.max_connections", settings["monitors"]["connections"]["max_connections"], 1, 10 ** 7)
+    for index, script in enumerate(settings["scripts"]):
+        where = "scripts[%d]" % index
+        if not isinstance(script, dict) or not isinstance(script.get("command"), list) or not script["command"]:
+            raise SettingsError("%s.command: a non-empty list (program and arguments)" % where)
+        script.setdefault("importance", 1.0)
+        script.setdefault("threshold", 100)
+        script.setdefault("timeout", 2)
+        _number(where + ".importance", script["importance"], 0, 100)
+        _number(where + ".threshold", script["threshold"], 1, 100)
+        _number(where + ".timeout", script["timeout"], 0.1, 30)
+    _number("rabbitmq.refresh", settings["rabbitmq"]["refresh"], 5, 600)
+    if settings["rabbitmq"]["enabled"] and not settings["rabbitmq"]["command"]:
+        raise SettingsError("rabbitmq.command: needed when rabbitmq.enabled")
+    return settings
+
+
+# ---------------------------------------------------------------- idle
+def idle_value(utilizations, weights):
+    """Idle 0-100 from {monitor: utilization 0-100 or None} and {monitor: (importance, threshold)}.
+
+    A monitor without a reading (None) or without importance is left out; one at
+    or above its threshold makes the server busy (0)."""
+    total = weighted = 0.0
+    for name, utilization in utilizations.items():
+        importance, threshold = weights[name]
+        if utilization is None or importance <= 0:
+            continue
+        utilization = min(max(float(utilization), 0.0), 100.0)
+        if utilization >= threshold:
+            return 0
+        total += importance
+        weighted += importance * utilization
+    if total == 0:
+        return 100
+    return int(round(100 - weighted / total))
+
+
+def agent_reply(idle, admin, broker):
+    """The agent-check line for an idle value, the local admin state and the
+    broker's state (running | drain | down | unknown)."""
+    if admin == "halt":
+        return "0% down #halted on the real server\n"
+    if broker == "down":
+        return "0% down #rabbitmq is not running\n"
+    if admin == "drain":
+        return "0%\n"
+    if broker == "drain":
+        return "0%\n"
+    return "%d%%\n" % max(0, min(100, int(idle)))
+
+
+def http_reply(idle, admin, broker):
+    """(status, body) of the HTTP method."""
+    if admin == "halt" or broker == "down":
+        return 503, "0"
+    if admin == "drain" or broker == "drain":
+        return 200, "0"
+    return 200, "%d" % max(0, min(100, int(idle)))
+
+
+def http_response(status, body):
+    reason = {200: "OK", 400: "Bad Request", 503: "Service Unavailable"}[status]
+    return ("HTTP/1.0 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+            % (status, reason, len(body), body)).encode()
+
+
+# ---------------------------------------------------------------- admin state
+def read_admin(path):
+    """The persisted local admin state; online when there is none (or it is unreadable)."""
+    try:
+        with open(path) as handle:
+            value = handle.read().strip()
+    except OSError:
+        return "online"
+    return value if value in ADMIN_STATES else "online"
+
+
+def write_admin(path, value):
+    """Persist the local admin state atomically (survives restarts and reboots)."""
+    if value not in ADMIN_STATES:
+        raise SettingsError("admin state: %r is not one of %s" % (value, ", ".join(ADMIN_STATES)))
+    directory = os.path.dirname(path) or "."
+    tmp = os.path.join(directory, ".%s.tmp" % os.path.basename(path))
+    with open(tmp, "w") as handle:
+        handle.write(value + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- measuring
+def cgroup_dir(setting, root="/sys/fs/cgroup"):
+    """The cgroup v2 directory to read CPU and memory from, or None for /proc.
+
+    ``auto``: the cgroup root this process sees, when it carries a CPU or memory
+    limit (a container, such as the lab's brokers); a path: that cgroup (for
+    example /sys/fs/cgroup/system.slice/rabbitmq-server.service); ``none``: /proc."""
+    if setting == "none":
+        return None
+    path = root if setting == "auto" else setting
+    limited = False
+    for name in ("cpu.max", "memory.max"):
+        try:
+            with open(os.path.join(path, name)) as handle:
+                limited = limited or not handle.read().startswith("max")
+        except OSError:
+            if setting != "auto":
+                raise SettingsError("cgroup: %s has no %s" % (path, name))
+    return path if (limited or setting != "auto") else None
+
+
+def parse_cpu_stat(text):
+    """usage_usec of a cgroup's cpu.stat."""
+    for line in text.splitlines():
+        key, _sep, value = line.partition(" ")
+        if key == "usage_usec":
+            return int(value)
+    raise ValueError("cpu.stat has no usage_usec")
+
+
+def parse_cpu_max(text, online_cpus):
+    """CPUs a cgroup may use: quota/period of cpu.max, or every online CPU for "max"."""
+    quota, _sep, period = text.strip().partition(" ")
+    if quota == "max":
+        return float(online_cpus)
+    return int(quota) / float(period or 100000)
+
+
+def parse_proc_stat(text):
+    """(busy, total) jiffies of the first line of /proc/stat."""
+    fields = [int(v) for v in text.splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
+def parse_meminfo(text):
+    """Memory utilization 0-100 from /proc/meminfo (MemAvailable of MemTotal)."""
+    values = {}
+    for line in text.splitlines():
+        key, _sep, rest = line.partition(":")
+        values[key] = int(rest.split()[0]) if rest.split() else 0
+    return 100.0 * (1 - values["MemAvailable"] / float(values["MemTotal"]))
+
+
+def count_connections(texts, port):
+    """ESTABLISHED TCP connections whose local port is ``port``, from /proc/net/tcp and tcp6."""
+    count = 0
+    for text in texts:
+        for line in text.splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 3 and fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
+
+
+def read(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+class Sampler(object):
+    """Measures in the background; ``snapshot()`` returns the last result at once."""
+
+    def __init__(self, settings, now=time.monotonic):
+        self.settings = settings
+        self.now = now
+        self.cgroup = cgroup_dir(settings["cgroup"])
+        self.lock = threading.Lock()
+        self.last_cpu = None
+        self.utilizations = {}
+        self.idle = 100
+        self.broker = "unknown" if settings["rabbitmq"]["enabled"] else "running"
+        self.broker_checked = None
+
+    def cpu(self):
+        """CPU utilization 0-100 since the previous sample (None on the first)."""
+        stamp = self.now()
+        if self.cgroup:
+            usage = parse_cpu_stat(read(os.path.join(self.cgroup, "cpu.stat"))) / 1e6
+            cpus = parse_cpu_max(read(os.path.join(self.cgroup, "cpu.max")), os.cpu_count() or 1)
+            sample = (stamp, usage, cpus)
+            previous, self.last_cpu = self.last_cpu, sample
+            if previous is None or stamp <= previous[0]:
+                return None
+            return 100.0 * (usage - previous[1]) / ((stamp - previous[0]) * cpus)
+        busy, total = parse_proc_stat(read("/proc/stat"))
+        previous, self.last_cpu = self.last_cpu, (busy, total)
+        if previous is None or total <= previous[1]:
+            return None
+        return 100.0 * (busy - previous[0]) / (total - previous[1])
+
+    def memory(self):
+        if self.cgroup:
+            limit = read(os.path.join(self.cgroup, "memory.max")).strip()
+            if limit != "max":
+                return 100.0 * int(read(os.path.join(self.cgroup, "memory.current"))) / int(limit)
+        return parse_meminfo(read("/proc/meminfo"))
+
+    def connections(self):
+        texts = []
+        for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                texts.append(read(path))
+            except OSError:
+                pass
+        conf = self.settings["monitors"]["connections"]
+        return 100.0 * count_connections(texts, self.settings["service_port"]) / conf["max_connections"]
+
+    def script(self, conf):
+        """Utilization a custom monitor prints (a number 0-100); None when it fails."""
+        try:
+            out = subprocess.run(conf["command"], capture_output=True, text=True, timeout=conf["timeout"],
+                                 check=False)
+            return float(out.stdout.split()[0]) if out.returncode == 0 and out.stdout.split() else None
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            return None
+
+    def broker_state(self):
+        """running | drain | down, the one word rabbitmq.command prints (anything
+        else, a failure or a timeout: down); refreshed at most every
+        rabbitmq.refresh seconds, never per poll."""
+        conf = self.settings["rabbitmq"]
+        stamp = self.now()
+        if not conf["enabled"]:
+            return "running"
+        if self.broker_checked is not None and stamp - self.broker_checked < conf["refresh"]:
+            return self.broker
+        self.broker_checked = stamp
+        try:
+            out = subprocess.run(conf["command"], capture_output=True, text=True, timeout=conf["refresh"],
+                                 check=False)
+            return out.stdout.strip() if out.stdout.strip() in ("running", "drain", "down") else "down"
+        except (OSError, subprocess.TimeoutExpired):
+            return "down"
+
+    def sample(self):
+        monitors = self.settings["monitors"]
+        utilizations, weights = {}, {}
+        for name, measure in (("cpu", self.cpu), ("memory", self.memory), ("connections", self.connections)):
+            conf = monitors[name]
+            weights[name] = (conf["importance"], conf["threshold"])
+            try:
+                utilizations[name] = measure() if conf["importance"] > 0 or name == "cpu" else None
+            except (OSError, ValueError, ZeroDivisionError):
+                utilizations[name] = None
+        for index, conf in enumerate(self.settings["scripts"]):
+            key = "script%d" % index
+            weights[key] = (conf["importance"], conf["threshold"])
+            utilizations[key] = self.script(conf)
+        idle = idle_value(utilizations, weights)
+        broker = self.broker_state()
+        with self.lock:
+            self.utilizations, self.idle, self.broker = utilizations, idle, broker
+
+    def snapshot(self):
+        with self.lock:
+            return self.idle, self.broker
+
+    def run_forever(self, stop):
+        while not stop.is_set():
+            self.sample()
+            stop.wait(self.settings["interval"])
+
+
+# ---------------------------------------------------------------- serving
+class Agent(object):
+    """The responders. Every connection is handled on the event loop with a
+    deadline, so garbage, half-open or slow pollers never hold up the others."""
+
+    def __init__(self, settings, sampler):
+        self.settings = settings
+        self.sampler = sampler
+        self.polls = 0
+
+    def allowed(self, peer):
+        sources = self.settings["allowed_sources"]
+        if not sources:
+            return True
+        try:
+            address = ipaddress.ip_address(peer.split("%", 1)[0])
+        except ValueError:
+            return False
+        if address.version == 6 and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        return any(address in net for net in sources)
+
+    def current(self):
+        idle, broker = self.sampler.snapshot()
+        return idle, read_admin(self.settings["state_file"]), broker
+
+    async def handle(self, reader, writer):
+        try:
+            peer = writer.get_extra_info("peername") or ("",)
+            if not self.allowed(str(peer[0])):
+                return
+            self.polls += 1
+            if self.settings["method"] == "agent":
+                # HAProxy may send an agent-send string first; the reply does not depend on it.
+                writer.write(agent_reply(*self.current()).encode())
+            else:
+                try:
+                    request = await asyncio.wait_for(reader.readuntil(b"\r\n"), REQUEST_TIMEOUT)
+                except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                    return
+                words = request.split()
+                if len(words) < 2 or words[0] not in (b"GET", b"HEAD") or not words[-1].startswith(b"HTTP/"):
+                    writer.write(http_response(400, "bad request"))
+                else:
+                    status, body = http_reply(*self.current())
+                    writer.write(http_response(status, "" if words[0] == b"HEAD" else body))
+            await asyncio.wait_for(writer.drain(), REQUEST_TIMEOUT)
+        except (OSError, asyncio.TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def serve(self, ready=None):
+        server = await asyncio.start_server(self.handle, self.settings["bind"], self.settings["port"],
+                                            limit=MAX_REQUEST, backlog=1024, reuse_address=True)
+        if ready is not None:
+            ready(server)
+        async with server:
+            await server.serve_forever()
+
+
+def serve(settings):
+    sampler = Sampler(settings)
+    sampler.sample()
+    stop = threading.Event()
+    thread = threading.Thread(target=sampler.run_forever, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        asyncio.run(Agent(settings, sampler).serve())
+    finally:
+        stop.set()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("command", choices=("serve", "status") + ADMIN_STATES)
+    parser.add_argument("--config", default="/etc/lbstack-feedback-agent/agent.json")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.config) as handle:
+            settings = load_settings(handle.read())
+    except OSError as err:
+        parser.exit(2, "lbstack-feedback-agent: %s: %s\n" % (args.config, err.strerror))
+    except SettingsError as err:
+        parser.exit(2, "lbstack-feedback-agent: %s: %s\n" % (args.config, err))
+    if args.command == "serve":
+        serve(settings)
+    elif args.command == "status":
+        sampler = Sampler(settings)
+        sampler.sample()
+        time.sleep(min(settings["interval"], 1.0))
+        sampler.sample()
+        idle, broker = sampler.snapshot()
+        admin = read_admin(settings["state_file"])
+        reply = agent_reply(idle, admin, broker).strip() if settings["method"] == "agent" \
+            else "%d %s" % http_reply(idle, admin, broker)
+        print(json.dumps({"reply": reply, "idle": idle, "admin": admin, "broker": broker,
+                          "utilizations": sampler.utilizations}, sort_keys=True))
+    else:
+        write_admin(settings["state_file"], args.command)
+        print("%s: %s" % (settings["state_file"], args.command))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
