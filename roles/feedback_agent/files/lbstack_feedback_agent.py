@@ -39,6 +39,7 @@ import asyncio
 import ipaddress
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -59,7 +60,11 @@ DEFAULTS = {
         "connections": {"importance": 0.0, "threshold": 100, "max_connections": 1000},
     },
     "scripts": [],                 # [{"command": [...], "importance": 1, "threshold": 100, "timeout": 2}]
-    "rabbitmq": {"enabled": False, "refresh": 5, "command": []},
+    # The broker's state, read at most every refresh seconds: whether its AMQP
+    # listener (service_port) accepts, whether the Erlang node is registered in
+    # epmd, and its alarms from the rabbitmq_prometheus endpoint (0: not read).
+    "rabbitmq": {"enabled": False, "refresh": 5, "node": "rabbit", "epmd_port": 4369,
+                 "prometheus_port": 15692, "timeout": 1.0},
 }
 ADMIN_STATES = ("online", "drain", "halt")
 REQUEST_TIMEOUT = 2.0              # seconds an HTTP poller may take to send its request
@@ -131,8 +136,12 @@ def load_settings(text):
         _number(where + ".threshold", script["threshold"], 1, 100)
         _number(where + ".timeout", script["timeout"], 0.1, 30)
     _number("rabbitmq.refresh", settings["rabbitmq"]["refresh"], 5, 600)
-    if settings["rabbitmq"]["enabled"] and not settings["rabbitmq"]["command"]:
-        raise SettingsError("rabbitmq.command: needed when rabbitmq.enabled")
+    _number("rabbitmq.epmd_port", settings["rabbitmq"]["epmd_port"], 1, 65535)
+    _number("rabbitmq.prometheus_port", settings["rabbitmq"]["prometheus_port"], 0, 65535)
+    _number("rabbitmq.timeout", settings["rabbitmq"]["timeout"], 0.1, 5)
+    if not isinstance(settings["rabbitmq"]["node"], str) or not settings["rabbitmq"]["node"].isidentifier():
+        raise SettingsError("rabbitmq.node: %r is not an Erlang node name (the part before @)"
+                            % (settings["rabbitmq"]["node"],))
     return settings
 
 
@@ -186,6 +195,77 @@ def http_response(status, body):
             % (status, reason, len(body), body)).encode()
 
 
+# ---------------------------------------------------------------- the broker
+def epmd_names(data):
+    """Node names registered in epmd, from its NAMES reply (4-byte port, then
+    "name <node> at port <n>" lines)."""
+    return [line.split()[1] for line in data[4:].decode("ascii", "replace").splitlines()
+            if line.startswith("name ") and len(line.split()) > 1]
+
+
+def prometheus_alarms(text):
+    """Names of the alarms in force, from rabbitmq_prometheus' /metrics text."""
+    alarms = []
+    for line in text.splitlines():
+        if line.startswith("rabbitmq_alarms_"):
+            name, _sep, value = line.rpartition(" ")
+            try:
+                if float(value) > 0:
+                    alarms.append(name[len("rabbitmq_alarms_"):])
+            except ValueError:
+                continue
+    return alarms
+
+
+def broker_verdict(listening, registered, alarms):
+    """running | drain | down. A listener that accepts serves (drain while an
+    alarm blocks publishers); a node registered in epmd whose listener refuses
+    is in maintenance mode (or still booting): drain; no node: down."""
+    if listening:
+        return "drain" if alarms else "running"
+    return "drain" if registered else "down"
+
+
+def probe_broker(conf, service_port):
+    """(verdict, detail) of the local broker; a few milliseconds, no rabbitmqctl."""
+    timeout = conf["timeout"]
+    try:
+        socket.create_connection(("127.0.0.1", service_port), timeout).close()
+        listening = True
+    except OSError:
+        listening = False
+    registered = False
+    try:
+        with socket.create_connection(("127.0.0.1", conf["epmd_port"]), timeout) as sock:
+            sock.sendall(b"\x00\x01n")
+            data = b""
+            while len(data) < 65536:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        registered = conf["node"] in epmd_names(data)
+    except OSError:
+        pass
+    alarms = []
+    if listening and conf["prometheus_port"]:
+        try:
+            with socket.create_connection(("127.0.0.1", conf["prometheus_port"]), timeout) as sock:
+                sock.settimeout(timeout)
+                sock.sendall(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                data = b""
+                while len(data) < 16 * 1024 * 1024:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            alarms = prometheus_alarms(data.partition(b"\r\n\r\n")[2].decode("utf-8", "replace"))
+        except OSError:
+            pass
+    detail = {"listening": listening, "registered": registered, "alarms": alarms}
+    return broker_verdict(listening, registered, alarms), detail
+
+
 # ---------------------------------------------------------------- admin state
 def read_admin(path):
     """The persisted local admin state; online when there is none (or it is unreadable)."""
@@ -211,24 +291,73 @@ def write_admin(path, value):
 
 
 # ---------------------------------------------------------------- measuring
-def cgroup_dir(setting, root="/sys/fs/cgroup"):
-    """The cgroup v2 directory to read CPU and memory from, or None for /proc.
+class Cgroup(object):
+    """CPU and memory of one cgroup: v2 (one directory: cpu.stat, cpu.max,
+    memory.current, memory.max) or v1 (cpuacct.usage and cpu.cfs_quota_us in
+    the cpu controller's directory, memory.usage_in_bytes and
+    memory.limit_in_bytes in the memory controller's)."""
 
-    ``auto``: the cgroup root this process sees, when it carries a CPU or memory
-    limit (a container, such as the lab's brokers); a path: that cgroup (for
-    example /sys/fs/cgroup/system.slice/rabbitmq-server.service); ``none``: /proc."""
+    # v1 reports "no memory limit" as a huge page-aligned number.
+    V1_UNLIMITED = 1 << 60
+
+    def __init__(self, version, cpu_dir, memory_dir):
+        self.version, self.cpu_dir, self.memory_dir = version, cpu_dir, memory_dir
+
+    def usage_seconds(self):
+        if self.version == 2:
+            return parse_cpu_stat(read(os.path.join(self.cpu_dir, "cpu.stat"))) / 1e6
+        return int(read(os.path.join(self.cpu_dir, "cpuacct.usage"))) / 1e9
+
+    def cpus(self, online):
+        if self.version == 2:
+            return parse_cpu_max(read(os.path.join(self.cpu_dir, "cpu.max")), online)
+        quota = int(read(os.path.join(self.cpu_dir, "cpu.cfs_quota_us")))
+        period = int(read(os.path.join(self.cpu_dir, "cpu.cfs_period_us")))
+        return float(online) if quota <= 0 else quota / float(period)
+
+    def memory_limit(self):
+        """Bytes, or None when unlimited."""
+        if self.version == 2:
+            text = read(os.path.join(self.memory_dir, "memory.max")).strip()
+            return None if text == "max" else int(text)
+        limit = int(read(os.path.join(self.memory_dir, "memory.limit_in_bytes")))
+        return None if limit >= self.V1_UNLIMITED else limit
+
+    def memory_current(self):
+        name = "memory.current" if self.version == 2 else "memory.usage_in_bytes"
+        return int(read(os.path.join(self.memory_dir, name)))
+
+    def limited(self, online):
+        try:
+            return self.cpus(online) < online or self.memory_limit() is not None
+        except (OSError, ValueError):
+            return False
+
+
+def cgroup_dir(setting, root="/sys/fs/cgroup"):
+    """The cgroup to read CPU and memory from, or None for /proc.
+
+    ``auto``: the cgroup this process sees at ``root`` (v2, or v1's cpu and
+    memory controllers), when it carries a CPU or memory limit (a container,
+    such as the lab's brokers); a path: that cgroup v2 directory (for example
+    /sys/fs/cgroup/system.slice/rabbitmq-server.service); ``none``: /proc."""
     if setting == "none":
         return None
-    path = root if setting == "auto" else setting
-    limited = False
-    for name in ("cpu.max", "memory.max"):
-        try:
-            with open(os.path.join(path, name)) as handle:
-                limited = limited or not handle.read().startswith("max")
-        except OSError:
-            if setting != "auto":
-                raise SettingsError("cgroup: %s has no %s" % (path, name))
-    return path if (limited or setting != "auto") else None
+    online = os.cpu_count() or 1
+    if setting != "auto":
+        for name in ("cpu.stat", "cpu.max", "memory.max", "memory.current"):
+            if not os.path.exists(os.path.join(setting, name)):
+                raise SettingsError("cgroup: %s has no %s (a cgroup v2 directory is needed)" % (setting, name))
+        return Cgroup(2, setting, setting)
+    if os.path.exists(os.path.join(root, "cpu.stat")):
+        group = Cgroup(2, root, root)
+    else:
+        cpu = next((os.path.join(root, d) for d in ("cpu,cpuacct", "cpuacct,cpu", "cpuacct")
+                    if os.path.exists(os.path.join(root, d, "cpuacct.usage"))), None)
+        if cpu is None or not os.path.exists(os.path.join(root, "memory", "memory.usage_in_bytes")):
+            return None
+        group = Cgroup(1, cpu, os.path.join(root, "memory"))
+    return group if group.limited(online) else None
 
 
 def parse_cpu_stat(text):
@@ -293,13 +422,14 @@ class Sampler(object):
         self.idle = 100
         self.broker = "unknown" if settings["rabbitmq"]["enabled"] else "running"
         self.broker_checked = None
+        self.broker_detail = None
 
     def cpu(self):
         """CPU utilization 0-100 since the previous sample (None on the first)."""
         stamp = self.now()
         if self.cgroup:
-            usage = parse_cpu_stat(read(os.path.join(self.cgroup, "cpu.stat"))) / 1e6
-            cpus = parse_cpu_max(read(os.path.join(self.cgroup, "cpu.max")), os.cpu_count() or 1)
+            usage = self.cgroup.usage_seconds()
+            cpus = self.cgroup.cpus(os.cpu_count() or 1)
             sample = (stamp, usage, cpus)
             previous, self.last_cpu = self.last_cpu, sample
             if previous is None or stamp <= previous[0]:
@@ -313,9 +443,9 @@ class Sampler(object):
 
     def memory(self):
         if self.cgroup:
-            limit = read(os.path.join(self.cgroup, "memory.max")).strip()
-            if limit != "max":
-                return 100.0 * int(read(os.path.join(self.cgroup, "memory.current"))) / int(limit)
+            limit = self.cgroup.memory_limit()
+            if limit:
+                return 100.0 * self.cgroup.memory_current() / limit
         return parse_meminfo(read("/proc/meminfo"))
 
     def connections(self):
@@ -338,8 +468,7 @@ class Sampler(object):
             return None
 
     def broker_state(self):
-        """running | drain | down, the one word rabbitmq.command prints (anything
-        else, a failure or a timeout: down); refreshed at most every
+        """running | drain | down (probe_broker), refreshed at most every
         rabbitmq.refresh seconds, never per poll."""
         conf = self.settings["rabbitmq"]
         stamp = self.now()
@@ -348,12 +477,8 @@ class Sampler(object):
         if self.broker_checked is not None and stamp - self.broker_checked < conf["refresh"]:
             return self.broker
         self.broker_checked = stamp
-        try:
-            out = subprocess.run(conf["command"], capture_output=True, text=True, timeout=conf["refresh"],
-                                 check=False)
-            return out.stdout.strip() if out.stdout.strip() in ("running", "drain", "down") else "down"
-        except (OSError, subprocess.TimeoutExpired):
-            return "down"
+        verdict, self.broker_detail = probe_broker(conf, self.settings["service_port"])
+        return verdict
 
     def sample(self):
         monitors = self.settings["monitors"]
@@ -481,7 +606,8 @@ def main(argv=None):
         reply = agent_reply(idle, admin, broker).strip() if settings["method"] == "agent" \
             else "%d %s" % http_reply(idle, admin, broker)
         print(json.dumps({"reply": reply, "idle": idle, "admin": admin, "broker": broker,
-                          "utilizations": sampler.utilizations}, sort_keys=True))
+                          "broker_detail": sampler.broker_detail, "utilizations": sampler.utilizations},
+                         sort_keys=True))
     else:
         write_admin(settings["state_file"], args.command)
         print("%s: %s" % (settings["state_file"], args.command))

@@ -44,7 +44,8 @@ def test_defaults_are_the_guides():
     ({"monitors": {"memory": {"threshold": 0}}}, "monitors.memory.threshold:"),
     ({"scripts": [{"command": "uptime"}]}, "scripts[0].command:"),
     ({"scripts": [{"command": ["x"], "timeout": 99}]}, "scripts[0].timeout:"),
-    ({"rabbitmq": {"enabled": True}}, "rabbitmq.command:"),
+    ({"rabbitmq": {"node": "rabbit@mq-1"}}, "rabbitmq.node:"),
+    ({"rabbitmq": {"command": ["x"]}}, "rabbitmq: only"),
     ({"rabbitmq": {"refresh": 1}}, "rabbitmq.refresh:"),
 ])
 def test_bad_settings_name_the_field(raw, field):
@@ -164,12 +165,34 @@ def cgroup(tmp_path, cpu_max="100000 100000", memory_max="1000", current="250", 
     return str(tmp_path)
 
 
+def cgroup_v1(tmp_path, quota="-1", limit=str(9223372036854771712), usage_ns="0", current="250"):
+    cpu = tmp_path / "cpu,cpuacct"
+    memory = tmp_path / "memory"
+    cpu.mkdir(exist_ok=True)
+    memory.mkdir(exist_ok=True)
+    (cpu / "cpu.cfs_quota_us").write_text(quota + "\n")
+    (cpu / "cpu.cfs_period_us").write_text("100000\n")
+    (cpu / "cpuacct.usage").write_text(usage_ns + "\n")
+    (memory / "memory.limit_in_bytes").write_text(limit + "\n")
+    (memory / "memory.usage_in_bytes").write_text(current + "\n")
+    return str(tmp_path)
+
+
 def test_cgroup_auto_only_where_a_limit_is_set(tmp_path):
-    assert agent.cgroup_dir("auto", cgroup(tmp_path)) == str(tmp_path)
+    assert agent.cgroup_dir("auto", cgroup(tmp_path)).version == 2
     assert agent.cgroup_dir("auto", cgroup(tmp_path, cpu_max="max 100000", memory_max="max")) is None
     assert agent.cgroup_dir("none") is None
-    with pytest.raises(agent.SettingsError, match="cgroup: .* has no cpu.max"):
+    with pytest.raises(agent.SettingsError, match="cgroup: .* has no cpu.stat"):
         agent.cgroup_dir(str(tmp_path / "missing"))
+
+
+def test_cgroup_v1_as_this_machine_gives_containers(tmp_path):
+    # no limit: the host-wide figures are right
+    assert agent.cgroup_dir("auto", cgroup_v1(tmp_path)) is None
+    # half a CPU of quota (podman --cpus 0.5) and 1000 bytes of memory
+    group = agent.cgroup_dir("auto", cgroup_v1(tmp_path, quota="50000", limit="1000", usage_ns="2500000000"))
+    assert group.version == 1 and group.cpus(8) == 0.5 and group.usage_seconds() == 2.5
+    assert group.memory_limit() == 1000 and group.memory_current() == 250
 
 
 def test_the_sampler_reads_the_brokers_cgroup(tmp_path):
@@ -192,22 +215,96 @@ def test_the_sampler_reads_the_brokers_cgroup(tmp_path):
     assert sampler.snapshot()[0] == round(100 - (60 + 25) / 2.0)
 
 
-def test_the_rabbitmq_state_is_refreshed_in_the_background_at_most_every_refresh(tmp_path):
-    calls = tmp_path / "calls"
-    script = tmp_path / "state.sh"
-    script.write_text("#!/bin/sh\necho x >> %s\necho drain\n" % calls)
-    script.chmod(0o755)
+EPMD_REPLY = b"\x00\x00\x11\x11name rabbit at port 25672\n"
+METRICS = """# TYPE rabbitmq_alarms_memory_used_watermark untyped
+rabbitmq_alarms_file_descriptor_limit 0
+rabbitmq_alarms_free_disk_space_watermark 0
+rabbitmq_alarms_memory_used_watermark %d
+rabbitmq_connections 12
+"""
+
+
+def test_broker_readers():
+    assert agent.epmd_names(EPMD_REPLY) == ["rabbit"]
+    assert agent.epmd_names(b"\x00\x00\x11\x11") == []
+    assert agent.prometheus_alarms(METRICS % 0) == []
+    assert agent.prometheus_alarms(METRICS % 1) == ["memory_used_watermark"]
+
+
+@pytest.mark.parametrize("listening, registered, alarms, verdict", [
+    (True, True, [], "running"),
+    (True, True, ["memory_used_watermark"], "drain"),
+    (False, True, [], "drain"),        # maintenance mode (or booting): listeners suspended
+    (False, False, [], "down"),        # the node is not running
+])
+def test_broker_verdict(listening, registered, alarms, verdict):
+    assert agent.broker_verdict(listening, registered, alarms) == verdict
+
+
+def one_shot_server(answer):
+    """A loopback listener answering every connection with ``answer(request bytes)``."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+
+    def run():
+        while True:
+            try:
+                conn, _peer = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(1)
+                try:
+                    request = conn.recv(4096)
+                except OSError:
+                    request = b""
+                conn.sendall(answer(request))
+
+    threading.Thread(target=run, daemon=True).start()
+    return listener
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_probe_broker_against_loopback_stand_ins():
+    amqp = one_shot_server(lambda request: b"")
+    epmd = one_shot_server(lambda request: EPMD_REPLY if request == b"\x00\x01n" else b"")
+    alarm = [0]
+    metrics = one_shot_server(lambda request: b"HTTP/1.0 200 OK\r\n\r\n" + (METRICS % alarm[0]).encode())
+    conf = agent.load_settings(json.dumps({"rabbitmq": {
+        "enabled": True, "epmd_port": epmd.getsockname()[1],
+        "prometheus_port": metrics.getsockname()[1]}}))["rabbitmq"]
+    port = amqp.getsockname()[1]
+    assert agent.probe_broker(conf, port) == ("running", {"listening": True, "registered": True, "alarms": []})
+    alarm[0] = 1
+    assert agent.probe_broker(conf, port)[0] == "drain"
+    # listener gone, node still registered: maintenance mode
+    assert agent.probe_broker(conf, free_port()) == ("drain", {"listening": False, "registered": True, "alarms": []})
+    # no epmd either: down
+    gone = dict(conf, epmd_port=free_port())
+    assert agent.probe_broker(gone, free_port())[0] == "down"
+    for server in (amqp, epmd, metrics):
+        server.close()
+
+
+def test_the_broker_is_probed_at_most_every_refresh(monkeypatch):
+    calls = []
+    monkeypatch.setattr(agent, "probe_broker", lambda conf, port: calls.append(port) or ("drain", {}))
     clock = [0.0]
-    settings = agent.load_settings(json.dumps({"cgroup": "none", "rabbitmq": {
-        "enabled": True, "refresh": 5, "command": [str(script)]}}))
+    settings = agent.load_settings(json.dumps({"cgroup": "none", "rabbitmq": {"enabled": True, "refresh": 5}}))
     sampler = agent.Sampler(settings, now=lambda: clock[0])
     for _tick in range(5):
         sampler.sample()
         clock[0] += 1.0
-    assert sampler.snapshot()[1] == "drain" and len(calls.read_text().split()) == 1
+    assert sampler.snapshot()[1] == "drain" and calls == [5672]
     clock[0] += 1.0
     sampler.sample()
-    assert len(calls.read_text().split()) == 2
+    assert calls == [5672, 5672]
 
 
 def test_a_custom_script_monitor(tmp_path):
