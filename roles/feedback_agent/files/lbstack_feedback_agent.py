@@ -7,6 +7,7 @@ The role installs this file and a wrapper command, lbstack-feedback-agent
 
     lbstack-feedback-agent serve  [--config FILE]   answer pollers (systemd runs this)
     lbstack-feedback-agent status [--config FILE]   print what a poller would get now
+    lbstack-feedback-agent check  [--config FILE]   exit 0 when the settings can work
     lbstack-feedback-agent drain | halt | online [--config FILE]
                                                     the local admin state, kept across
                                                     restarts and reboots in state_file
@@ -562,7 +563,10 @@ class Agent(object):
             writer.close()
 
     async def serve(self, ready=None):
-        server = await asyncio.start_server(self.handle, self.settings["bind"], self.settings["port"],
+        # asyncio makes an IPv6 socket IPv6-only: "::" (any address) listens on
+        # every address of both families instead.
+        host = None if self.settings["bind"] == "::" else self.settings["bind"]
+        server = await asyncio.start_server(self.handle, host, self.settings["port"],
                                             limit=MAX_REQUEST, backlog=1024, reuse_address=True)
         if ready is not None:
             ready(server)
@@ -584,7 +588,7 @@ def serve(settings):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("command", choices=("serve", "status") + ADMIN_STATES)
+    parser.add_argument("command", choices=("serve", "status", "check") + ADMIN_STATES)
     parser.add_argument("--config", default="/etc/lbstack-feedback-agent/agent.json")
     args = parser.parse_args(argv)
     try:
@@ -594,7 +598,13 @@ def main(argv=None):
         parser.exit(2, "lbstack-feedback-agent: %s: %s\n" % (args.config, err.strerror))
     except SettingsError as err:
         parser.exit(2, "lbstack-feedback-agent: %s: %s\n" % (args.config, err))
-    if args.command == "serve":
+    if args.command == "check":
+        try:
+            cgroup_dir(settings["cgroup"])
+        except SettingsError as err:
+            parser.exit(2, "lbstack-feedback-agent: %s: %s\n" % (args.config, err))
+        print("%s: the settings can work" % args.config)
+    elif args.command == "serve":
         serve(settings)
     elif args.command == "status":
         sampler = Sampler(settings)

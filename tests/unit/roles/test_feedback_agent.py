@@ -124,6 +124,16 @@ def test_admin_state_is_persisted(tmp_path):
     assert agent.read_admin(path) == "online"
 
 
+def test_check_names_the_bad_setting(tmp_path, capsys):
+    config = tmp_path / "agent.json"
+    config.write_text(json.dumps({"port": 3333, "cgroup": "none"}))
+    assert agent.main(["check", "--config", str(config)]) == 0
+    config.write_text(json.dumps({"prot": 3333}))
+    with pytest.raises(SystemExit) as err:
+        agent.main(["check", "--config", str(config)])
+    assert err.value.code == 2 and "prot: unknown setting" in capsys.readouterr().err
+
+
 def test_admin_commands_on_the_command_line(tmp_path, capsys):
     config = tmp_path / "agent.json"
     config.write_text(json.dumps({"state_file": str(tmp_path / "state")}))
