@@ -399,11 +399,14 @@ def up(fresh=False):
 
 
 def down():
+    # Directors first, also those of another inventory (their pid files): a tap
+    # still enslaved when the last container leaves keeps the bridge, and with
+    # it the lab's addresses, on this machine.
+    for pidfile in VM_DIR.glob("*.pid"):
+        remove_vm(pidfile.stem)
     for host in lab_hosts():
         remove_host(host[0])
         remove_vm(host[0])
-    for pidfile in VM_DIR.glob("*.pid"):
-        remove_vm(pidfile.stem)
     # Also containers a changed inventory no longer names.
     for name in podman("ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}",
                        check=False).stdout.split():
