@@ -25,7 +25,8 @@ help:
 	@echo "               LAB_OS=debian12: Debian 12 hosts instead of Debian 13)"
 	@echo "make test      lint, sanity, unit tests and the molecule scenarios"
 	@echo "make lab-down  remove every container and network the lab made"
-	@echo "make bench     benchmarks; figures go to tests/perf/results.md (MODE=l4_dr: Direct Routing)"
+	@echo "make bench     benchmarks; figures go to tests/perf/results.md (MODE=l4_dr: Direct Routing;"
+	@echo "               MODE=agent: the feedback agent on loopback)"
 
 deps: .stamp-deps
 .stamp-deps:
@@ -52,6 +53,8 @@ $(VENV)/.stamp: requirements.txt .stamp-deps
 MODE ?= l7_snat
 LAB_INVENTORY_l7_snat := inventories/lab
 LAB_INVENTORY_l4_dr   := inventories/lab_dr
+# make bench MODE=agent: the feedback agent on loopback (no lab)
+LAB_INVENTORY_agent   := inventories/lab
 LAB_INVENTORY = $(or $(LAB_INVENTORY_$(MODE)),$(error MODE=$(MODE): use l7_snat or l4_dr))
 # make lab LAB_OS=debian12: the lab's hosts run Debian 12 instead of Debian 13
 # (each platform's images are built once and cached).

@@ -14,6 +14,10 @@ active director fails over (keepalived stopped on lb1); the time from killing a
 broker (SIGKILL) to its removal from the active director's IPVS table; the VIP
 failover gap a publishing client sees.
 
+--mode agent needs no lab: it starts the feedback agent on loopback and
+measures its reply latency with 100 concurrent pollers (p50/p99 per run) and
+the CPU time the agent spends per 1000 polls.
+
 --mode l7_snat (default) needs the converged lab (`make lab`). Measures, in one run:
 - VIP failover as a client sees it: the longest gap between confirmed publishes
   (one every 20 ms) when keepalived stops on the master (graceful) and when the
@@ -27,7 +31,9 @@ failover gap a publishing client sees.
 import argparse
 import datetime
 import json
+import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -43,7 +49,9 @@ CREDS = ["--user", "lbstack", "--password", "lab-only-not-a-secret"]
 VIP, LB1, LB2, RABBIT1 = "198.18.0.100", "198.18.0.11", "198.18.0.12", "198.18.0.21"
 RESULTS = ROOT / "tests/perf/results.md"
 RABBIT3, RABBIT3_6 = "198.18.0.23", "2001:db8:18::23"
-MODES = {"l7_snat": "Layer 7 SNAT (HAProxy)", "l4_dr": "Layer 4 Direct Routing (IPVS)"}
+MODES = {"l7_snat": "Layer 7 SNAT (HAProxy)", "l4_dr": "Layer 4 Direct Routing (IPVS)",
+         "agent": "Feedback agent on loopback"}
+AGENT = ROOT / "roles/feedback_agent/files/lbstack_feedback_agent.py"
 
 
 def run(cmd, **kw):
@@ -237,7 +245,92 @@ def lab_platform():
 
 
 def section_title(mode):
+    if mode == "agent":
+        return "## %s" % MODES[mode]
     return "## %s, %s" % (MODES[mode], lab_platform())
+
+
+def agent_cpu_seconds(pid):
+    fields = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+
+
+def agent_poll(port):
+    started = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        data = sock.recv(64)
+    if not data.endswith(b"%\n"):
+        raise RuntimeError("agent replied %r" % data)
+    return time.perf_counter() - started
+
+
+def main_agent(args, pollers=100, polls_each=50, interval=0.1):
+    """p50/p99 reply latency under ``pollers`` concurrent pollers, and CPU per 1000 polls."""
+    import tempfile
+    import threading
+    with tempfile.TemporaryDirectory() as tmp:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        config = Path(tmp) / "agent.json"
+        config.write_text(json.dumps({"bind": "127.0.0.1", "port": port, "cgroup": "none",
+                                      "state_file": str(Path(tmp) / "state")}))
+        proc = subprocess.Popen([PY, str(AGENT), "serve", "--config", str(config)])
+        try:
+            for _attempt in range(100):
+                try:
+                    agent_poll(port)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            runs = []
+            for _run in range(args.runs):
+                latencies = []
+                lock = threading.Lock()
+
+                def poller(offset):
+                    # Each poller polls every 100 ms (a balancer polls every second or two),
+                    # started at its own offset: 1000 polls/s offered in all.
+                    time.sleep(offset)
+                    mine = []
+                    for _poll in range(polls_each):
+                        mine.append(agent_poll(port))
+                        time.sleep(max(0.0, interval - mine[-1]))
+                    with lock:
+                        latencies.extend(mine)
+
+                cpu_before = agent_cpu_seconds(proc.pid)
+                threads = [threading.Thread(target=poller, args=(interval * i / pollers,)) for i in range(pollers)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                cpu = agent_cpu_seconds(proc.pid) - cpu_before
+                latencies.sort()
+                runs.append((latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99)] * 1000,
+                             1000.0 * cpu / len(latencies)))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    med = statistics.median
+    lines = [
+        "Written by `make bench MODE=agent` on %s: the agent (`roles/feedback_agent/files/`) on loopback on "
+        "this 2-core machine, %d pollers at once, each polling every %d ms (%d polls/s in all), %d polls each "
+        "per run (a connect, the reply, a close); the pollers are threads of one Python process beside the "
+        "agent, so their own scheduling is in the figures. Medians of %d runs."
+        % (datetime.date.today().isoformat(), pollers, interval * 1000, pollers / interval, polls_each, args.runs),
+        "",
+        "| figure | result | target |",
+        "|---|---|---|",
+        "| reply latency p50 | median %.2f ms (runs: %s) | |" % (
+            med([r[0] for r in runs]), ", ".join("%.2f" % r[0] for r in runs)),
+        "| reply latency p99 | median %.2f ms (runs: %s) | < 5 ms |" % (
+            med([r[1] for r in runs]), ", ".join("%.2f" % r[1] for r in runs)),
+        "| agent CPU time per 1000 polls (with its sampling once a second) | median %.0f ms (runs: %s) | |" % (
+            med([r[2] for r in runs]) * 1000, ", ".join("%.0f" % (r[2] * 1000) for r in runs)),
+        "",
+    ]
+    write_section(section_title("agent"), lines)
 
 
 def section_order(title):
@@ -295,6 +388,9 @@ def main():
     args = parser.parse_args()
     if args.mode == "l4_dr":
         main_dr(args)
+        return
+    if args.mode == "agent":
+        main_agent(args)
         return
     figures = {}
     if not args.skip_cold:
