@@ -167,27 +167,29 @@ def idle_value(utilizations, weights):
     return int(round(100 - weighted / total))
 
 
-def agent_reply(idle, admin, broker):
-    """The agent-check line for an idle value, the local admin state and the
-    broker's state (running | drain | down | unknown)."""
+def answer(idle, admin, broker):
+    """(weight 0-100, why the server is down or None) for an idle value, the
+    local admin state and the broker's state (running | drain | down | unknown):
+    the one decision both reply formats express."""
     if admin == "halt":
-        return "0% down #halted on the real server\n"
+        return 0, "halted on the real server"
     if broker == "down":
-        return "0% down #rabbitmq is not running\n"
-    if admin == "drain":
-        return "0%\n"
-    if broker == "drain":
-        return "0%\n"
-    return "%d%%\n" % max(0, min(100, int(idle)))
+        return 0, "rabbitmq is not running"
+    if "drain" in (admin, broker):
+        return 0, None
+    return max(0, min(100, int(idle))), None
+
+
+def agent_reply(idle, admin, broker):
+    """The agent-check line: "NN%", with "down #why" when out of rotation."""
+    weight, down = answer(idle, admin, broker)
+    return "%d%%%s\n" % (weight, " down #" + down if down else "")
 
 
 def http_reply(idle, admin, broker):
-    """(status, body) of the HTTP method."""
-    if admin == "halt" or broker == "down":
-        return 503, "0"
-    if admin == "drain" or broker == "drain":
-        return 200, "0"
-    return 200, "%d" % max(0, min(100, int(idle)))
+    """(status, body) of the HTTP method: 503 when out of rotation."""
+    weight, down = answer(idle, admin, broker)
+    return (503 if down else 200), "%d" % weight
 
 
 def http_response(status, body):
