@@ -58,7 +58,9 @@ GROUP_OPTIONS = {
         "--sysctl=net.ipv4.ip_nonlocal_bind=1",
         "--sysctl=net.ipv6.ip_nonlocal_bind=1",
     ],
-    "rabbitmq": [],
+    # One CPU each: a broker's load shows in its own cgroup (the feedback agent
+    # reads it there), not on the others, as on separate machines.
+    "rabbitmq": ["--cpus=1"],
     # The client adds routes in the real server tests (VIP traffic straight to a real server).
     "lab_clients": ["--cap-add=NET_ADMIN", "--cap-add=NET_RAW"],
 }

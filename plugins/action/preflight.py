@@ -89,6 +89,12 @@ def compute_model(var, groups, balancers_group, brokers_group, services, source)
                     "no network facts for director %r: run the preflight in a play that"
                     " gathers facts on the load balancers (site.yml does)" % host)
             model.check_director_networks(normalized, host, model.interface_networks(facts))
+    agents = model.feedback_agents(normalized, brokers)
+    # The agent answers the load balancers (their service addresses) and loopback.
+    sources = sorted(set(a for addresses in inventory["load_balancers"].values() for a in addresses if a))
+    for agent in agents.values():
+        agent["allowed_sources"] = sources
+    inventory["feedback_agents"] = agents
     return normalized, inventory
 
 
@@ -123,6 +129,7 @@ class ActionModule(ActionBase):
         except model.ModelError as exc:
             result.update(failed=True, msg=str(exc), field=exc.field)
             return result
-        result.update(changed=False, model={"services": normalized, "hosts": inventory["addresses"]},
+        result.update(changed=False, model={"services": normalized, "hosts": inventory["addresses"],
+                             "feedback_agents": inventory["feedback_agents"]},
                       msg="%d virtual service(s) valid" % len(normalized))
         return result

@@ -45,7 +45,7 @@ def _server_line(svc, rs):
             words += ["minconn", str(rs["min_conns"])]
     if svc["feedback"] == "agent":
         words += ["agent-check", "agent-port", str(svc["feedback_port"]),
-                  "agent-inter", "%ds" % svc["check_interval"]]
+                  "agent-inter", "%ds" % svc["feedback_interval"]]
     if svc["proxy_protocol"]:
         words.append("send-proxy-v2")
         if svc["health_check"] != "none":
@@ -183,15 +183,43 @@ def _int_or_zero(value):
         return 0
 
 
-def overview(rows):
+def parse_servers_state(text):
+    """Parse ``show servers state`` into ``{(backend, server): {...}}`` with the
+    initial (configured) and current user weight, the admin and operational
+    state, the address and the agent's port (0 without agent-check)."""
+    header, out = None, {}
+    for line in text.splitlines():
+        if line.startswith("# "):
+            header = line[2:].split()
+            continue
+        words = line.split()
+        if header is None or len(words) < len(header) - 2:
+            continue
+        row = dict(zip(header, words))
+        out[(row.get("be_name"), row.get("srv_name"))] = {
+            "iweight": _int_or_zero(row.get("srv_iweight")),
+            "uweight": _int_or_zero(row.get("srv_uweight")),
+            "admin_state": _int_or_zero(row.get("srv_admin_state")),
+            "op_state": _int_or_zero(row.get("srv_op_state")),
+            "address": row.get("srv_addr", ""),
+            "agent_address": row.get("srv_agent_addr", "-"),
+            "agent_port": _int_or_zero(row.get("srv_agent_port")),
+        }
+    return out
+
+
+def overview(rows, states=None, replies=None):
     """Group ``show stat`` rows into virtual services with their real servers.
 
     A virtual service is a frontend and a backend that share its label;
     proxies that are not both (the liveness frontend, HAProxy's internal
     ones) are left out. The result lists, per label, the frontend's status
     and current connections and each server's health, weight and current
-    connections.
+    connections. ``states`` (``parse_servers_state``) gives each server's
+    configured weight; ``replies`` maps ``(backend, server)`` to what its
+    feedback agent answers (shown for servers with an agent-check).
     """
+    states, replies = states or {}, replies or {}
     services = {}
     for row in rows:
         name, kind = row.get("pxname"), row.get("svname")
@@ -209,8 +237,12 @@ def overview(rows):
                 "health": row.get("status"),
                 "check": row.get("check_status", ""),
                 "weight": _int_or_zero(row.get("weight")),
+                "configured_weight": states.get((name, kind), {}).get("iweight", _int_or_zero(row.get("weight"))),
                 "conns": _int_or_zero(row.get("scur")),
                 "total_conns": _int_or_zero(row.get("stot")),
             })
+            if row.get("agent_status"):
+                # HAProxy keeps no copy of the agent's words: what the agent answers now.
+                entry["real_servers"][-1]["agent"] = replies.get((name, kind), "")
     return [services[name] for name in sorted(services)
             if services[name]["status"] and "backend_status" in services[name]]

@@ -13,7 +13,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
+
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
 
 # Health checks: every check_interval seconds (the model's field), one second
 # to answer, one retry half a second later. A broker that refuses connections
@@ -50,12 +53,46 @@ def _checker(svc, address, port, checker_path):
     ]
 
 
-def render_service(svc, checker_path):
-    """Return the keepalived ``virtual_server`` blocks of one l4_dr service."""
+# The feedback checker (roles/load_balancer/files/feedback-check) sits beside the
+# AMQP checker, records each agent's last reply in FEEDBACK_REPLY_DIR and reads
+# an operator's admin state of a real server from ADMIN_STATE_DIR/<service>/<server>.
+FEEDBACK_CHECKER = "feedback-check"
+FEEDBACK_REPLY_DIR = "/run/lbstack/feedback"
+ADMIN_STATE_DIR = "/var/lib/lbstack/admin"
+
+
+def _feedback_checker(svc, rs, address, weight, path):
+    """MISC_CHECK with misc_dynamic: keepalived sets the weight to the
+    checker's exit status - 2 (the agent's idle share of ``weight``), and takes
+    the real server out on status 1 (agent says down, or halted by an operator)."""
+    if svc["feedback"] == "none":
+        return []
+    return [
+        "        MISC_CHECK {",
+        '            misc_path "%s %s %s %d %d %s %s"' % (path, svc["feedback"], address, svc["feedback_port"],
+                                                     weight, svc["label"], rs["label"]),
+        "            misc_timeout %d" % (CHECK_TIMEOUT + 2),
+        "            misc_dynamic",
+        "            delay_loop %d" % svc["feedback_interval"],
+        "        }",
+    ]
+
+
+def render_service(svc, checker_path, feedback_checker=None):
+    """Return the keepalived ``virtual_server`` blocks of one l4_dr service.
+
+    ``checker_path`` is the AMQP checker; the feedback checker is
+    ``feedback_checker``, by default FEEDBACK_CHECKER beside it. With the
+    feedback agent the weights are keepalived's starting weights
+    (``model.dynamic_weights``: at most 253)."""
     if svc["mode"] != "l4_dr":
         raise ValueError("keepalived/IPVS renders l4_dr services, not %r" % svc["mode"])
     lines = ["# Virtual service %s (Layer 4 Direct Routing), managed by lbstack.rabbitmq"
              % svc["label"]]
+    if feedback_checker is None:
+        feedback_checker = os.path.join(os.path.dirname(checker_path), FEEDBACK_CHECKER)
+    weights = (model.dynamic_weights(svc) if svc["feedback"] != "none"
+               else dict((rs["label"], rs["weight"]) for rs in svc["real_servers"]))
     families = [("vip", "ip")]
     if svc.get("vip6"):
         families.append(("vip6", "ip6"))
@@ -77,13 +114,14 @@ def render_service(svc, checker_path):
                 address = rs.get(rip_key)
                 lines += [
                     "    real_server %s {" % _endpoint(address, port),
-                    "        weight %d" % rs["weight"],
+                    "        weight %d" % weights[rs["label"]],
                 ]
                 if rs["max_conns"]:
                     lines.append("        uthreshold %d" % rs["max_conns"])
                 if rs["min_conns"]:
                     lines.append("        lthreshold %d" % rs["min_conns"])
                 lines += _checker(svc, address, port, checker_path)
+                lines += _feedback_checker(svc, rs, address, weights[rs["label"]], feedback_checker)
                 lines.append("    }")
             lines.append("}")
     return "\n".join(lines) + "\n"
@@ -164,15 +202,18 @@ def parse_ipvsadm(text):
     return services
 
 
-def overview(services, table):
+def overview(services, table, replies=None):
     """The System Overview of l4_dr ``services`` from a parsed IPVS ``table``.
 
     Same shape as ``haproxy.overview``: per service its status (OPEN when the
     kernel has every VIP:port of it) and connections (active, all families and
     ports), per real server its health (UP while the kernel forwards to it on
     every VIP:port, DOWN when the health checks took it out), weight and
-    connections (active + inactive).
+    connections (active + inactive), configured weight and, where the feedback
+    agent is used, its last reply (``replies``: real server address -> text,
+    see ``read_replies``).
     """
+    replies = replies or {}
     index = dict(((v["vip"], v["port"]), v) for v in table if v["protocol"] == "tcp")
     out = []
     for svc in services:
@@ -196,9 +237,32 @@ def overview(services, table):
                 "health": "UP" if up else "DOWN",
                 "check": "" if up else ("partly in IPVS" if any(found) else "not in IPVS"),
                 "weight": min(r["weight"] for r in found if r) if any(found) else 0,
+                "configured_weight": rs["weight"],
                 "conns": sum(r["active"] + r["inactive"] for r in found if r),
+                "active": sum(r["active"] for r in found if r),
+                "inactive": sum(r["inactive"] for r in found if r),
             })
+            if svc.get("feedback", "none") != "none":
+                entry["real_servers"][-1]["agent"] = replies.get(
+                    "%s-%d" % (rs["ip"], svc["feedback_port"]), "")
         out.append(entry)
+    return out
+
+
+def read_replies(directory=FEEDBACK_REPLY_DIR):
+    """The feedback agents' last replies as the checker recorded them:
+    ``{"<address>-<port>": reply}`` (empty when the directory is missing)."""
+    out = {}
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return out
+    for name in names:
+        try:
+            with open(os.path.join(directory, name)) as handle:
+                out[name] = handle.read().strip()
+        except (IOError, OSError):
+            continue
     return out
 
 
@@ -213,6 +277,8 @@ def expected_table(svc):
         for port in svc["ports"]:
             out[(svc[vip_key], port)] = {
                 "scheduler": svc["scheduler"], "persistence": svc.get("persistence") or 0,
+                # The feedback agent moves the weights: only their presence is checked.
+                "dynamic": svc.get("feedback", "none") != "none",
                 "real_servers": dict(((rs[rip_key], rs["port"] or port), rs["weight"])
                                      for rs in svc["real_servers"])}
     return out
@@ -255,7 +321,7 @@ def table_problems(services, table, healthy, absent=()):
                                                                want["persistence"]))
             rows = dict(((r["ip"], r["port"]), r["weight"]) for r in live["real_servers"])
             for rip, weight in sorted(want["real_servers"].items()):
-                if rip in rows and rows[rip] != weight:
+                if rip in rows and rows[rip] != weight and not want["dynamic"]:
                     problems.append("%s real server %s:%d has weight %d, not %d"
                                     % (name, rip[0], rip[1], rows[rip], weight))
                 elif rip not in rows and rip in healthy:

@@ -34,6 +34,13 @@ PROTOCOLS = ("tcp",)
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sh")
 # Weight ranges the engines accept: HAProxy 0..256, IPVS 0..65535.
 WEIGHT_MAX = {"l7_snat": 256, "l4_dr": 65535}
+# keepalived sets a dynamic weight from a MISC_CHECK's exit status (status - 2,
+# statuses 2..255): with the feedback agent an IPVS weight is at most 253, and a
+# service whose weights go higher is scaled down as a whole (dynamic_weights).
+DYNAMIC_WEIGHT_MAX = 253
+# Ports a broker listens on itself (epmd, AMQP, management, prometheus, inter-node):
+# the feedback agent cannot take one of them.
+RABBITMQ_PORTS = (4369, 5671, 5672, 15671, 15672, 15692, 25672)
 DEFAULT_AMQP_HEARTBEAT = 30
 DEFAULT_PROXY_TIMEOUT = 180
 LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -54,6 +61,7 @@ SERVICE_DEFAULTS = {
     "persistence": 0,
     "feedback": "none",
     "feedback_port": 3333,
+    "feedback_interval": 2,
     "proxy_timeout": DEFAULT_PROXY_TIMEOUT,
     "connect_timeout": 5,
     "proxy_protocol": False,
@@ -213,10 +221,8 @@ def normalize_service(index, raw, inventory):
     svc["feedback"] = _choice(field + ".feedback", svc["feedback"], FEEDBACK_METHODS)
     if svc["mode"] == "l7_snat" and svc["feedback"] == "http":
         raise ModelError(field + ".feedback", "'http' feedback is Layer 4 only; use 'agent' on l7_snat")
-    if svc["mode"] == "l4_dr" and svc["feedback"] != "none":
-        raise ModelError(field + ".feedback", "%r: the feedback agent is not wired into IPVS yet;"
-                         " set 'none' for l4_dr" % svc["feedback"])
     svc["feedback_port"] = _int(field + ".feedback_port", svc["feedback_port"], 1, 65535)
+    svc["feedback_interval"] = _int(field + ".feedback_interval", svc["feedback_interval"], 1, 3600)
     svc["check_interval"] = _int(field + ".check_interval", svc["check_interval"], 1, 3600)
     svc["proxy_timeout"] = _int(field + ".proxy_timeout", svc["proxy_timeout"], 1, 86400)
     svc["persistence"] = _int(field + ".persistence", svc["persistence"], 0, 86400)
@@ -232,6 +238,12 @@ def normalize_service(index, raw, inventory):
                          % svc["mode"])
     svc["real_servers"] = _real_servers(field, svc, inventory)
     svc.pop("real_servers_group", None)
+    if svc["feedback"] != "none":
+        served = set(svc["ports"]) | set(rs["port"] for rs in svc["real_servers"] if rs["port"])
+        if svc["feedback_port"] in served or svc["feedback_port"] in RABBITMQ_PORTS:
+            raise ModelError(field + ".feedback_port", "%d is a port the real servers serve or"
+                             " RabbitMQ listens on; the agent needs its own (default 3333)"
+                             % svc["feedback_port"])
     for i, rs in enumerate(svc["real_servers"]):
         if svc["mode"] == "l4_dr" and rs["port"] is not None and \
                 (len(svc["ports"]) > 1 or rs["port"] != svc["ports"][0]):
@@ -303,6 +315,54 @@ def normalize_services(services, inventory, heartbeat=DEFAULT_AMQP_HEARTBEAT, pl
                              "%ds must be above twice the AMQP heartbeat (%ds), or idle"
                              " connections are cut" % (svc["proxy_timeout"], heartbeat))
     return out
+
+
+def dynamic_weights(svc):
+    """The weights keepalived starts an l4_dr service's real servers at when the
+    feedback agent drives them: the configured ones, or, when one is above
+    DYNAMIC_WEIGHT_MAX, every one scaled by the same factor (rounded, at least
+    1 for a weight above 0), so the ratios stay. ``{label: weight}``."""
+    top = max([rs["weight"] for rs in svc["real_servers"]] + [1])
+    if top <= DYNAMIC_WEIGHT_MAX:
+        return dict((rs["label"], rs["weight"]) for rs in svc["real_servers"])
+    out = {}
+    for rs in svc["real_servers"]:
+        scaled = int(rs["weight"] * DYNAMIC_WEIGHT_MAX / float(top) + 0.5)
+        out[rs["label"]] = max(scaled, 1) if rs["weight"] else 0
+    return out
+
+
+def feedback_agents(services, brokers=()):
+    """Where the feedback agent runs and how: ``{host: {"method", "port",
+    "service_port", "services"}}`` for each inventory host that is a real
+    server of a service with ``feedback`` agent or http (a group member, or a
+    listed real server whose label is one of ``brokers``). A host runs one
+    agent: two services that ask it for different methods or ports are refused.
+    """
+    agents = {}
+    for i, svc in enumerate(services):
+        if svc["feedback"] == "none":
+            continue
+        field = "lbstack_virtual_services[%d]" % i
+        for rs in svc["real_servers"]:
+            host = rs.get("host") or (rs["label"] if rs["label"] in brokers else None)
+            if host is None:
+                continue
+            want = {"method": svc["feedback"], "port": svc["feedback_port"]}
+            agent = agents.get(host)
+            if agent is None:
+                agents[host] = dict(want, service_port=rs["port"] or svc["ports"][0],
+                                    services=[svc["label"]])
+                continue
+            for key in ("method", "port"):
+                if agent[key] != want[key]:
+                    raise ModelError(field + (".feedback" if key == "method" else ".feedback_port"),
+                                     "%r: host %r runs one feedback agent, which answers %r on"
+                                     " service(s) %s" % (want[key], host, agent[key],
+                                                         ", ".join(agent["services"])))
+            if svc["label"] not in agent["services"]:
+                agent["services"].append(svc["label"])
+    return agents
 
 
 def _check_brokers(field, svc, brokers):

@@ -37,6 +37,12 @@ options:
     type: list
     elements: dict
     default: []
+  feedback_reply_dir:
+    description:
+      - Where the Direct Routing feedback checker records each agent's last reply (one file per
+        real server address and agent port). Layer 7 replies come from HAProxy itself.
+    type: path
+    default: /run/lbstack/feedback
 extends_documentation_fragment: []
 attributes:
   check_mode:
@@ -66,7 +72,11 @@ held_vips:
   type: list
   elements: str
 services:
-  description: Virtual services (Layer 7 and Layer 4) with status, connections and real servers.
+  description:
+    - Virtual services (Layer 7 and Layer 4) with status, connections and real servers.
+    - Each real server has its health, its current C(weight) (what the engine uses now, which the
+      feedback agent moves) and C(configured_weight), its connections, and where the service uses the
+      feedback agent the agent's last reply (C(agent)).
   returned: always
   type: list
   elements: dict
@@ -75,12 +85,14 @@ services:
       status: OPEN
       conns: 2
       real_servers:
-        - {label: rabbit1, address: "198.18.0.21:5672", health: UP, check: L7OK, weight: 100, conns: 1}
+        - {label: rabbit1, address: "198.18.0.21:5672", health: UP, check: L7OK, weight: 37,
+           configured_weight: 100, agent: "37%", conns: 1}
 """
 
 import ipaddress
 import json
 import os
+import socket
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lbstack.rabbitmq.plugins.module_utils import haproxy, keepalived, model
@@ -98,12 +110,42 @@ def host_addresses(module):
     return found
 
 
+def ask_agent(address, port, timeout=1.0):
+    """One poll of a feedback agent (HAProxy's agent-check grammar): its reply line."""
+    try:
+        with socket.create_connection((address, port), timeout) as sock:
+            sock.settimeout(timeout)
+            data = b""
+            while b"\n" not in data and len(data) < 512:
+                chunk = sock.recv(512)
+                if not chunk:
+                    break
+                data += chunk
+    except (IOError, OSError) as exc:
+        return "no answer (%s)" % (exc.strerror or exc.__class__.__name__)
+    return data.decode("utf-8", "replace").strip()
+
+
+def haproxy_services(module, sock):
+    """The Layer 7 overview from HAProxy's stats socket, with each server's
+    configured weight and what its feedback agent answers now."""
+    rows = haproxy.parse_show_stat(haproxy.socket_command(sock, "show stat"))
+    states = haproxy.parse_servers_state(haproxy.socket_command(sock, "show servers state"))
+    replies = {}
+    for key, state in states.items():
+        if state["agent_port"]:
+            address = state["address"] if state["agent_address"] in ("-", "") else state["agent_address"]
+            replies[key] = ask_agent(address, state["agent_port"])
+    return haproxy.overview(rows, states, replies)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             vips=dict(type="list", elements="str", default=[]),
             stats_socket=dict(type="path", default="/run/haproxy/admin.sock"),
             dr_services=dict(type="list", elements="dict", default=[]),
+            feedback_reply_dir=dict(type="path", default=keepalived.FEEDBACK_REPLY_DIR),
         ),
         supports_check_mode=True,
     )
@@ -113,8 +155,7 @@ def main():
     sock = module.params["stats_socket"]
     if os.path.exists(sock):
         try:
-            services = haproxy.overview(haproxy.parse_show_stat(
-                haproxy.socket_command(sock, "show stat")))
+            services = haproxy_services(module, sock)
         except (IOError, OSError) as exc:
             module.warn("cannot read HAProxy stats from %s: %s" % (sock, exc))
     if module.params["dr_services"]:
@@ -130,7 +171,8 @@ def main():
             if rc != 0:
                 module.warn("ipvsadm -Ln failed: %s" % err.strip())
             else:
-                services += keepalived.overview(dr, keepalived.parse_ipvsadm(out))
+                services += keepalived.overview(dr, keepalived.parse_ipvsadm(out),
+                                                keepalived.read_replies(module.params["feedback_reply_dir"]))
     module.exit_json(changed=False, vrrp_state="MASTER" if held else "BACKUP",
                      held_vips=held, services=services)
 

@@ -50,7 +50,7 @@ DEFAULTS = {
     "method": "agent",             # agent | http
     "bind": "::",                  # address to listen on ("::" also takes IPv4)
     "port": 3333,
-    "allowed_sources": [],         # networks that may poll; empty: any
+    "allowed_sources": [],         # networks that may poll (and loopback); empty: any
     "service_port": 5672,          # connections monitor: local TCP port
     "state_file": "/var/lib/lbstack-feedback-agent/state",
     "interval": 1.0,               # seconds between samples
@@ -296,20 +296,24 @@ def write_admin(path, value):
 # ---------------------------------------------------------------- measuring
 class Cgroup(object):
     """CPU and memory of one cgroup: v2 (one directory: cpu.stat, cpu.max,
-    memory.current, memory.max) or v1 (cpuacct.usage and cpu.cfs_quota_us in
-    the cpu controller's directory, memory.usage_in_bytes and
-    memory.limit_in_bytes in the memory controller's)."""
+    memory.current, memory.max) or v1 (cpu.cfs_quota_us in the cpu
+    controller's directory, cpuacct.usage in the cpuacct controller's -- the
+    same directory where they are mounted together as cpu,cpuacct, two where
+    they are mounted apart, as in the lab's containers -- and
+    memory.usage_in_bytes and memory.limit_in_bytes in the memory
+    controller's)."""
 
     # v1 reports "no memory limit" as a huge page-aligned number.
     V1_UNLIMITED = 1 << 60
 
-    def __init__(self, version, cpu_dir, memory_dir):
+    def __init__(self, version, cpu_dir, memory_dir, cpuacct_dir=None):
         self.version, self.cpu_dir, self.memory_dir = version, cpu_dir, memory_dir
+        self.cpuacct_dir = cpuacct_dir or cpu_dir
 
     def usage_seconds(self):
         if self.version == 2:
             return parse_cpu_stat(read(os.path.join(self.cpu_dir, "cpu.stat"))) / 1e6
-        return int(read(os.path.join(self.cpu_dir, "cpuacct.usage"))) / 1e9
+        return int(read(os.path.join(self.cpuacct_dir, "cpuacct.usage"))) / 1e9
 
     def cpus(self, online):
         if self.version == 2:
@@ -355,11 +359,13 @@ def cgroup_dir(setting, root="/sys/fs/cgroup"):
     if os.path.exists(os.path.join(root, "cpu.stat")):
         group = Cgroup(2, root, root)
     else:
-        cpu = next((os.path.join(root, d) for d in ("cpu,cpuacct", "cpuacct,cpu", "cpuacct")
-                    if os.path.exists(os.path.join(root, d, "cpuacct.usage"))), None)
-        if cpu is None or not os.path.exists(os.path.join(root, "memory", "memory.usage_in_bytes")):
+        def controller(names, probe):
+            return next((os.path.join(root, d) for d in names if os.path.exists(os.path.join(root, d, probe))), None)
+        acct = controller(("cpu,cpuacct", "cpuacct,cpu", "cpuacct"), "cpuacct.usage")
+        cpu = controller(("cpu,cpuacct", "cpuacct,cpu", "cpu"), "cpu.cfs_quota_us")
+        if acct is None or cpu is None or not os.path.exists(os.path.join(root, "memory", "memory.usage_in_bytes")):
             return None
-        group = Cgroup(1, cpu, os.path.join(root, "memory"))
+        group = Cgroup(1, cpu, os.path.join(root, "memory"), acct)
     return group if group.limited(online) else None
 
 
@@ -532,7 +538,8 @@ class Agent(object):
             return False
         if address.version == 6 and address.ipv4_mapped:
             address = address.ipv4_mapped
-        return any(address in net for net in sources)
+        # The host itself may always ask (the guide's telnet 127.0.0.1 3333 check).
+        return address.is_loopback or any(address in net for net in sources)
 
     def current(self):
         idle, broker = self.sampler.snapshot()

@@ -175,14 +175,16 @@ def cgroup(tmp_path, cpu_max="100000 100000", memory_max="1000", current="250", 
     return str(tmp_path)
 
 
-def cgroup_v1(tmp_path, quota="-1", limit=str(9223372036854771712), usage_ns="0", current="250"):
-    cpu = tmp_path / "cpu,cpuacct"
+def cgroup_v1(tmp_path, quota="-1", limit=str(9223372036854771712), usage_ns="0", current="250", split=False):
+    """split: cpu and cpuacct mounted apart, with an empty cpu,cpuacct (the lab's containers)."""
+    cpu = tmp_path / ("cpu" if split else "cpu,cpuacct")
+    acct = tmp_path / ("cpuacct" if split else "cpu,cpuacct")
     memory = tmp_path / "memory"
-    cpu.mkdir(exist_ok=True)
-    memory.mkdir(exist_ok=True)
+    for directory in (cpu, acct, memory, tmp_path / "cpu,cpuacct"):
+        directory.mkdir(exist_ok=True)
     (cpu / "cpu.cfs_quota_us").write_text(quota + "\n")
     (cpu / "cpu.cfs_period_us").write_text("100000\n")
-    (cpu / "cpuacct.usage").write_text(usage_ns + "\n")
+    (acct / "cpuacct.usage").write_text(usage_ns + "\n")
     (memory / "memory.limit_in_bytes").write_text(limit + "\n")
     (memory / "memory.usage_in_bytes").write_text(current + "\n")
     return str(tmp_path)
@@ -196,11 +198,13 @@ def test_cgroup_auto_only_where_a_limit_is_set(tmp_path):
         agent.cgroup_dir(str(tmp_path / "missing"))
 
 
-def test_cgroup_v1_as_this_machine_gives_containers(tmp_path):
+@pytest.mark.parametrize("split", [False, True])
+def test_cgroup_v1_as_this_machine_gives_containers(tmp_path, split):
     # no limit: the host-wide figures are right
-    assert agent.cgroup_dir("auto", cgroup_v1(tmp_path)) is None
+    assert agent.cgroup_dir("auto", cgroup_v1(tmp_path, split=split)) is None
     # half a CPU of quota (podman --cpus 0.5) and 1000 bytes of memory
-    group = agent.cgroup_dir("auto", cgroup_v1(tmp_path, quota="50000", limit="1000", usage_ns="2500000000"))
+    group = agent.cgroup_dir("auto", cgroup_v1(tmp_path, quota="50000", limit="1000", usage_ns="2500000000",
+                                               split=split))
     assert group.version == 1 and group.cpus(8) == 0.5 and group.usage_seconds() == 2.5
     assert group.memory_limit() == 1000 and group.memory_current() == 250
 
@@ -445,4 +449,5 @@ def test_allowed_sources():
     responder = agent.Agent(settings, FixedSampler())
     assert responder.allowed("198.18.0.11") and responder.allowed("::ffff:198.18.0.12")
     assert responder.allowed("2001:db8:18::12")
-    assert not responder.allowed("127.0.0.1") and not responder.allowed("not-an-address")
+    assert responder.allowed("127.0.0.1") and responder.allowed("::1") and responder.allowed("::ffff:127.0.0.1")
+    assert not responder.allowed("198.18.1.1") and not responder.allowed("not-an-address")

@@ -123,10 +123,30 @@ def test_overview_from_show_stat():
     assert svc["label"] == "RabbitMQ_HA" and svc["status"] == "OPEN" and svc["conns"] == 2
     assert svc["real_servers"][0] == {"label": "rabbit1", "address": "198.18.0.21:5672",
                                       "health": "UP", "check": "L7OK", "weight": 100,
-                                      "conns": 2, "total_conns": 20}
+                                      "configured_weight": 100, "conns": 2, "total_conns": 20}
     assert svc["real_servers"][1]["health"] == "DOWN"
     assert svc["real_servers"][1]["check"] == "L7TOUT"
 
 
 def test_parse_show_stat_without_header():
     assert haproxy.parse_show_stat("Unknown command\n") == []
+
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+
+
+def test_overview_with_agent_from_haproxy_30():
+    """Captured on the lab (HAProxy 3.0, agent-check on): the agent moved the
+    weights to 99; show servers state keeps the configured 100."""
+    rows = haproxy.parse_show_stat((FIXTURES / "haproxy-3.0-show-stat.csv").read_text())
+    states = haproxy.parse_servers_state((FIXTURES / "haproxy-3.0-servers-state.txt").read_text())
+    assert states[("RabbitMQ_HA", "rabbit1")] == {
+        "iweight": 100, "uweight": 99, "admin_state": 0, "op_state": 2, "address": "198.18.0.21",
+        "agent_address": "-", "agent_port": 3333}
+    svc = haproxy.overview(rows, states, {("RabbitMQ_HA", "rabbit1"): "99%"})[0]
+    rs = dict((r["label"], r) for r in svc["real_servers"])
+    assert (rs["rabbit1"]["weight"], rs["rabbit1"]["configured_weight"], rs["rabbit1"]["agent"]) == (99, 100, "99%")
+    assert rs["rabbit2"]["weight"] == 99 and rs["rabbit2"]["agent"] == ""
+    # without the states the configured weight falls back to the current one
+    assert haproxy.overview(rows)[0]["real_servers"][0]["configured_weight"] == 99
+    assert haproxy.parse_servers_state("1\n") == {}

@@ -96,7 +96,9 @@ def test_overview_marks_real_servers_missing_from_the_table_down():
     assert view["label"] == "RabbitMQ_DR" and view["status"] == "OPEN" and view["conns"] == 3
     rs = dict((r["label"], r) for r in view["real_servers"])
     assert rs["rabbit1"] == {"label": "rabbit1", "address": "198.18.0.21", "health": "UP", "check": "",
-                             "weight": 100, "conns": 4}
+                             "weight": 100, "configured_weight": 100, "conns": 4, "active": 3,
+                             "inactive": 1}
+    assert "agent" not in rs["rabbit1"]
     assert rs["rabbit2"]["health"] == "DOWN" and rs["rabbit2"]["check"] == "partly in IPVS"
     assert rs["rabbit3"]["health"] == "DOWN" and rs["rabbit3"]["check"] == "not in IPVS"
     assert keepalived.overview([svc], [])[0]["status"] == "DOWN"
@@ -141,6 +143,40 @@ def test_table_as_rendered_has_no_problems():
 def test_table_problems_name_what_differs(changes, healthy, absent, problem):
     problems = keepalived.table_problems([dr_service(**changes)], keepalived.parse_ipvsadm(TABLE), healthy, absent)
     assert any(problem in p for p in problems), problems
+
+
+def test_feedback_checker_with_dynamic_weights():
+    text = render(feedback="agent", feedback_interval=3)
+    # rabbit2's 1000 is above keepalived's dynamic ceiling: the service is scaled (100 -> 25, 1000 -> 253)
+    assert "    real_server 198.18.0.21 5672 {\n        weight 25\n" in text
+    assert "    real_server 2001:db8:18::22 5672 {\n        weight 253\n" in text
+    assert ('misc_path "/usr/local/libexec/lbstack/feedback-check agent 198.18.0.21 3333 25 RabbitMQ_DR rabbit1"'
+            in text)
+    assert ('misc_path "/usr/local/libexec/lbstack/feedback-check agent 2001:db8:18::22 3333 253 RabbitMQ_DR'
+            ' rabbit2"' in text)
+    assert text.count("misc_dynamic") == 4 and text.count("delay_loop 3\n") == 4
+    # both checkers: the AMQP one keeps deciding health
+    assert text.count("MISC_CHECK {") == 8
+    assert "misc_dynamic" not in render()
+    assert "/opt/fc http " in keepalived.render_service(
+        model.normalize_service(0, dict(RAW, feedback="http"), {}), CHECKER, "/opt/fc")
+
+
+def test_table_problems_leave_agent_driven_weights_alone():
+    table = keepalived.parse_ipvsadm(TABLE.replace("Route   100", "Route   37"))
+    assert keepalived.table_problems([dr_service(feedback="agent")], table, set()) == []
+    assert keepalived.table_problems([dr_service()], table, set()) != []
+
+
+def test_overview_shows_the_agents_last_reply(tmp_path):
+    (tmp_path / "198.18.0.21-3333").write_text("37%\n")
+    replies = keepalived.read_replies(str(tmp_path))
+    assert replies == {"198.18.0.21-3333": "37%"}
+    assert keepalived.read_replies(str(tmp_path / "missing")) == {}
+    view = keepalived.overview([dr_service(feedback="agent")], keepalived.parse_ipvsadm(TABLE), replies)[0]
+    rs = dict((r["label"], r) for r in view["real_servers"])
+    assert rs["r1"]["agent"] == "37%" and rs["r2"]["agent"] == ""
+    assert rs["r2"]["configured_weight"] == 50 and rs["r2"]["weight"] == 50
 
 
 def test_a_real_server_whose_check_fails_may_be_missing():

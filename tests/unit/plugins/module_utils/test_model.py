@@ -246,11 +246,54 @@ def test_engine_follows_the_mode_and_a_contradiction_is_refused():
     assert err.value.field == "lbstack_virtual_services[0].engine"
 
 
-def test_feedback_is_refused_where_it_is_not_wired():
-    with pytest.raises(model.ModelError, match="not wired into IPVS") as err:
-        normalize(set_field(["mode"], "l4_dr"), set_field(["vip6"], None), set_field(["feedback"], "agent"))
-    assert err.value.field == "lbstack_virtual_services[0].feedback"
+def test_feedback_on_both_modes():
+    svc = normalize(set_field(["mode"], "l4_dr"), set_field(["vip6"], None), set_field(["feedback"], "http"))[0]
+    assert (svc["feedback"], svc["feedback_port"], svc["feedback_interval"]) == ("http", 3333, 2)
     assert normalize(set_field(["feedback"], "agent"))[0]["feedback"] == "agent"
+
+
+@pytest.mark.parametrize("port", [5672, 15692, 4369])
+def test_feedback_port_cannot_be_a_served_or_rabbitmq_port(port):
+    with pytest.raises(model.ModelError, match="its own") as err:
+        normalize(set_field(["feedback"], "agent"), set_field(["feedback_port"], port))
+    assert err.value.field == "lbstack_virtual_services[0].feedback_port"
+    # without feedback the port is not used
+    normalize(set_field(["feedback_port"], port))
+
+
+def test_dynamic_weights_scale_above_the_ceiling():
+    def weights(*values):
+        def change(services):
+            del services[0]["real_servers_group"]
+            services[0]["real_servers"] = [{"label": "r%d" % i, "ip": "198.18.0.%d" % (40 + i), "weight": w}
+                                           for i, w in enumerate(values)]
+        return change
+    dr = [set_field(["mode"], "l4_dr"), set_field(["vip6"], None)]
+    assert model.dynamic_weights(normalize(weights(100, 253, 0), *dr)[0]) == {"r0": 100, "r1": 253, "r2": 0}
+    scaled = model.dynamic_weights(normalize(weights(1000, 500, 1, 0), *dr)[0])
+    assert scaled == {"r0": 253, "r1": 127, "r2": 1, "r3": 0}
+
+
+def test_feedback_agents_one_per_host():
+    second = dict(SERVICE, label="Other", vip="198.18.0.101", vip6=None, feedback="agent")
+    services = model.normalize_services([dict(SERVICE, feedback="agent"), second], INVENTORY)
+    agents = model.feedback_agents(services)
+    assert sorted(agents) == ["rabbit1", "rabbit2", "rabbit3"]
+    assert agents["rabbit1"] == {"method": "agent", "port": 3333, "service_port": 5672,
+                                 "services": ["RabbitMQ_HA", "Other"]}
+    assert model.feedback_agents(model.normalize_services([SERVICE], INVENTORY)) == {}
+    second["feedback_port"] = 3334
+    with pytest.raises(model.ModelError, match="runs one feedback agent") as err:
+        model.feedback_agents(model.normalize_services([dict(SERVICE, feedback="agent"), second], INVENTORY))
+    assert err.value.field == "lbstack_virtual_services[1].feedback_port"
+
+
+def test_feedback_agents_on_listed_real_servers_that_are_brokers():
+    svc = dict(SERVICE, feedback="agent", real_servers=[{"label": "rabbit1", "ip": "198.18.0.21"},
+                                                         {"label": "elsewhere", "ip": "198.18.0.50"}])
+    del svc["real_servers_group"]
+    services = model.normalize_services([svc], INVENTORY)
+    assert sorted(model.feedback_agents(services, brokers=["rabbit1", "rabbit2"])) == ["rabbit1"]
 
 
 def test_min_conns_needs_max_conns():
