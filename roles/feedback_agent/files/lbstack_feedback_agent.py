@@ -22,15 +22,17 @@ importance-weighted mean utilization. All measuring happens in a background
 thread; a poll only formats the last result.
 
 Replies (``agent`` method, HAProxy's agent-check grammar, one line):
-    "NN%"            online: the balancer scales the configured weight by NN/100
-    "0%"             drained (local drain, RabbitMQ maintenance mode or an alarm):
+    "NN% up"         online: the balancer scales the configured weight by NN/100
+    "0% up"          drained (local drain, RabbitMQ maintenance mode or an alarm):
                      no new connections, established ones stay
     "0% down #why"   halted, or the broker is not running: out of rotation
-The agent never sends HAProxy's admin-state words (ready, drain, maint): HAProxy
-shares the admin state between the agent and its runtime API, so an agent
-"ready" would undo a drain an operator set on the balancer. Draining through a
-0 % weight and halting through the operational state "down" leave the admin
-state to the operator.
+"up" and "down" are operational states: HAProxy keeps a server the agent
+called down out until the agent says up (and its health check passes), so
+every reply that is not "down" carries "up". The agent never sends HAProxy's
+admin-state words (ready, drain, maint): HAProxy shares the admin state between
+the agent and its runtime API, so an agent "ready" would undo a drain an
+operator set on the balancer. Draining through a 0 % weight and halting
+through the operational state leave the admin state to the operator.
 ``http`` method: "HTTP/1.0 200" with the idle integer as the body, or 503 with
 "0" when halted or the broker is down.
 """
@@ -181,9 +183,9 @@ def answer(idle, admin, broker):
 
 
 def agent_reply(idle, admin, broker):
-    """The agent-check line: "NN%", with "down #why" when out of rotation."""
+    """The agent-check line: "NN% up", or "0% down #why" when out of rotation."""
     weight, down = answer(idle, admin, broker)
-    return "%d%%%s\n" % (weight, " down #" + down if down else "")
+    return "%d%% %s\n" % (weight, "down #" + down if down else "up")
 
 
 def http_reply(idle, admin, broker):

@@ -81,14 +81,14 @@ def test_idle_value(utilizations, weights, idle):
 
 # ---------------------------------------------------------------- replies
 @pytest.mark.parametrize("idle, admin, broker, line", [
-    (63, "online", "running", "63%\n"),
-    (63, "online", "unknown", "63%\n"),
-    (0, "online", "running", "0%\n"),
-    (63, "drain", "running", "0%\n"),
-    (63, "online", "drain", "0%\n"),
+    (63, "online", "running", "63% up\n"),
+    (63, "online", "unknown", "63% up\n"),
+    (0, "online", "running", "0% up\n"),
+    (63, "drain", "running", "0% up\n"),
+    (63, "online", "drain", "0% up\n"),
     (63, "halt", "running", "0% down #halted on the real server\n"),
     (63, "drain", "down", "0% down #rabbitmq is not running\n"),
-    (140, "online", "running", "100%\n"),
+    (140, "online", "running", "100% up\n"),
 ])
 def test_agent_reply_grammar(idle, admin, broker, line):
     assert agent.agent_reply(idle, admin, broker) == line
@@ -397,7 +397,7 @@ def test_a_well_behaved_poll(running_agent):
     method, port = running_agent
     reply, _seconds = poll(method, port)
     if method == "agent":
-        assert reply == b"63%\n"
+        assert reply == b"63% up\n"
     else:
         assert reply.startswith(b"HTTP/1.0 200 OK\r\n") and reply.endswith(b"\r\n\r\n63")
 
@@ -424,7 +424,7 @@ def test_garbage_half_open_slow_and_floods_do_not_block_other_pollers(running_ag
     # well-behaved pollers still get their answer at once
     for _n in range(20):
         reply, seconds = poll(method, port)
-        assert reply.endswith(b"63%\n" if method == "agent" else b"63") and seconds < 0.5
+        assert reply.endswith(b"63% up\n" if method == "agent" else b"63") and seconds < 0.5
     for sock in idle:
         sock.close()
     # and a flood of 100 concurrent pollers is answered in full
@@ -434,7 +434,7 @@ def test_garbage_half_open_slow_and_floods_do_not_block_other_pollers(running_ag
         thread.start()
     for thread in threads:
         thread.join(10)
-    assert len(results) == 100 and all(r.endswith(b"63%\n" if method == "agent" else b"63") for r in results)
+    assert len(results) == 100 and all(r.endswith(b"63% up\n" if method == "agent" else b"63") for r in results)
 
 
 def test_http_rejects_what_is_not_a_request(tmp_path):
