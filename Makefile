@@ -26,7 +26,8 @@ help:
 	@echo "make test      lint, sanity, unit tests and the molecule scenarios"
 	@echo "make lab-down  remove every container and network the lab made"
 	@echo "make bench     benchmarks; figures go to tests/perf/results.md (MODE=l4_dr: Direct Routing;"
-	@echo "               MODE=agent: the feedback agent on loopback)"
+	@echo "               MODE=agent: the feedback agent on loopback; ONLY=feedback: load change to"
+	@echo "               weight on the lab of MODE)"
 
 deps: .stamp-deps
 .stamp-deps:
@@ -102,7 +103,7 @@ molecule: venv
 	molecule test --all
 
 bench: venv
-	$(LAB_ENV) $(PY) tests/perf/bench.py --mode $(MODE)
+	$(LAB_ENV) $(PY) tests/perf/bench.py --mode $(MODE) $(if $(ONLY),--only $(ONLY))
 
 clean: lab-down
 	rm -rf $(VENV) .collections .build .stamp-deps

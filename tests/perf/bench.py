@@ -14,6 +14,11 @@ active director fails over (keepalived stopped on lb1); the time from killing a
 broker (SIGKILL) to its removal from the active director's IPVS table; the VIP
 failover gap a publishing client sees.
 
+--only feedback (with --mode l7_snat or l4_dr, on that converged lab; also part of
+each full lab run) measures the time from a load change on rabbit3 (a CPU load of
+70 % of its one CPU started, then ended) to the new weight on the active load
+balancer (lb1): HAProxy's agent-check or keepalived's misc_dynamic checker.
+
 --mode agent needs no lab: it starts the feedback agent on loopback and
 measures its reply latency with 100 concurrent pollers (p50/p99 per run) and
 the CPU time the agent spends per 1000 polls.
@@ -32,6 +37,7 @@ import argparse
 import datetime
 import json
 import os
+import random
 import re
 import socket
 import statistics
@@ -50,7 +56,7 @@ VIP, LB1, LB2, RABBIT1 = "198.18.0.100", "198.18.0.11", "198.18.0.12", "198.18.0
 RESULTS = ROOT / "tests/perf/results.md"
 RABBIT3, RABBIT3_6 = "198.18.0.23", "2001:db8:18::23"
 MODES = {"l7_snat": "Layer 7 SNAT (HAProxy)", "l4_dr": "Layer 4 Direct Routing (IPVS)",
-         "agent": "Feedback agent on loopback"}
+         "agent": "Feedback agent on loopback", "feedback": "Feedback agent to weight"}
 AGENT = ROOT / "roles/feedback_agent/files/lbstack_feedback_agent.py"
 
 
@@ -199,6 +205,7 @@ def main_dr(args):
     figures["graceful"] = failover("graceful", args.runs, wait_restored_dr)
     wait_restored_dr()
     write_section(section_title("l4_dr"), dr_lines(figures, args))
+    feedback_section("l4_dr", args.runs)
 
 
 def dr_lines(f, args):
@@ -259,7 +266,7 @@ def agent_poll(port):
     started = time.perf_counter()
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         data = sock.recv(64)
-    if not data.endswith(b"%\n"):
+    if not data.endswith(b"% up\n"):
         raise RuntimeError("agent replied %r" % data)
     return time.perf_counter() - started
 
@@ -326,11 +333,79 @@ def main_agent(args, pollers=100, polls_each=50, interval=0.1):
             med([r[0] for r in runs]), ", ".join("%.2f" % r[0] for r in runs)),
         "| reply latency p99 | median %.2f ms (runs: %s) | < 5 ms |" % (
             med([r[1] for r in runs]), ", ".join("%.2f" % r[1] for r in runs)),
-        "| agent CPU time per 1000 polls (with its sampling once a second) | median %.0f ms (runs: %s) | |" % (
+        "| agent CPU time per 1000 polls (with its sampling every 0.5 s) | median %.0f ms (runs: %s) | |" % (
             med([r[2] for r in runs]) * 1000, ", ".join("%.0f" % (r[2] * 1000) for r in runs)),
         "",
     ]
     write_section(section_title("agent"), lines)
+
+
+# A CPU load of 70 % of one CPU on a broker (its container has one): the agent
+# answers about 30 % there.
+LOAD = ("systemd-run --unit=lbstack-bench-load python3 -c 'import time\nwhile True:\n    t = time.monotonic()\n"
+        "    while time.monotonic() - t < 0.07:\n        pass\n    time.sleep(0.03)'")
+# Watchers on lb1: print "ok" once rabbit3's weight satisfies the test
+# (one process for the whole wait, so no process start is in the measured time).
+WATCH_L7 = ("python3 -c \"import socket, sys, time\n"
+            "while True:\n"
+            "    s = socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); s.sendall(b'show stat\\n')\n"
+            "    d = b''\n"
+            "    while True:\n"
+            "        c = s.recv(65536)\n"
+            "        if not c: break\n"
+            "        d += c\n"
+            "    row = [l for l in d.decode().splitlines() if l.split(',')[1:2] == ['rabbit3']][0].split(',')\n"
+            "    if %s: print('ok'); break\n"
+            "    time.sleep(0.05)\n\"")
+WATCH_DR = ("while true; do w=$(ipvsadm -Ln --exact -t %s:5672 | awk '$2 == \"%s:5672\" {print $4}'); "
+            "[ -n \"$w\" ] && [ \"$w\" %%s ] && break; sleep 0.05; done; echo ok" % (VIP, RABBIT3))
+
+
+def feedback_timing(mode, runs):
+    """Seconds from starting (then ending) the load on rabbit3 to its new weight on lb1:
+    at most 40 when loaded (the agent answers about 30 %), at least 90 again after."""
+    times = {"load": [], "unload": []}
+    restored = wait_restored if mode == "l7_snat" else wait_restored_dr
+    for _run in range(runs):
+        restored()
+        for change, command in (("load", LOAD), ("unload", "systemctl stop lbstack-bench-load")):
+            if mode == "l7_snat":
+                watch = WATCH_L7 % ("int(row[18]) <= 40" if change == "load" else "int(row[18]) >= 90")
+            else:
+                watch = WATCH_DR % ("-le 40" if change == "load" else "-ge 90")
+            waiter = subprocess.Popen(SSH + [LB1, watch], stdout=subprocess.PIPE, text=True)
+            # A random phase against the balancer's polls and the agent's samples:
+            # a fixed rhythm here would measure one phase only.
+            time.sleep(1.5 + random.uniform(0, 2))
+            start = time.monotonic()
+            ssh(RABBIT3, command)
+            waiter.communicate(timeout=60)
+            times[change].append(round(time.monotonic() - start, 2))
+            time.sleep(3)
+        ssh(RABBIT3, "systemctl reset-failed lbstack-bench-load", check=False)
+    return times
+
+
+def feedback_section(mode, runs):
+    times = feedback_timing(mode, runs)
+    med = statistics.median
+    engine = "HAProxy agent-check" if mode == "l7_snat" else "keepalived MISC_CHECK misc_dynamic (HTTP method)"
+    lines = [
+        "Written by `make bench MODE=%s ONLY=feedback` on %s, on the lab: %s, `feedback_interval` 2 s, the "
+        "agent sampling every 0.5 s (`feedback_agent_interval`). A CPU load (70 %% of rabbit3's one CPU) is started, then ended; the "
+        "time runs from the command on rabbit3 to lb1's weight for rabbit3 (configured 100) reaching <= 40, "
+        "then >= 90, read on lb1 every 50 ms. Medians of %d runs."
+        % (mode, datetime.date.today().isoformat(), engine, runs),
+        "",
+        "| figure | result | target |",
+        "|---|---|---|",
+        "| load started to the new weight | median %.2f s (runs: %s) | <= 3 s |"
+        % (med(times["load"]), ", ".join("%.2f" % t for t in times["load"])),
+        "| load ended to the weight back | median %.2f s (runs: %s) | <= 3 s |"
+        % (med(times["unload"]), ", ".join("%.2f" % t for t in times["unload"])),
+        "",
+    ]
+    write_section("## %s, %s, %s" % (MODES["feedback"], MODES[mode], lab_platform()), lines)
 
 
 def section_order(title):
@@ -384,8 +459,14 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--idle-minutes", type=float, default=10)
     parser.add_argument("--skip-cold", action="store_true")
-    parser.add_argument("--mode", choices=sorted(MODES), default="l7_snat")
+    parser.add_argument("--mode", choices=sorted(set(MODES) - {"feedback"}), default="l7_snat")
+    parser.add_argument("--only", choices=["feedback"])
     args = parser.parse_args()
+    if args.only == "feedback":
+        if args.mode == "agent":
+            raise SystemExit("bench: --only feedback runs on a lab: --mode l7_snat or l4_dr")
+        feedback_section(args.mode, args.runs)
+        return
     if args.mode == "l4_dr":
         main_dr(args)
         return
@@ -408,6 +489,7 @@ def main():
     wait_restored()
     figures["idle"] = (args.idle_minutes, idle(args.idle_minutes))
     write(figures, args)
+    feedback_section("l7_snat", args.runs)
 
 
 def write(f, args):

@@ -55,7 +55,7 @@ DEFAULTS = {
     "allowed_sources": [],         # networks that may poll (and loopback); empty: any
     "service_port": 5672,          # connections monitor: local TCP port
     "state_file": "/var/lib/lbstack-feedback-agent/state",
-    "interval": 1.0,               # seconds between samples
+    "interval": 0.5,               # seconds between samples
     "cgroup": "auto",              # auto | none | a cgroup v2 directory
     "monitors": {
         "cpu": {"importance": 1.0, "threshold": 100},
