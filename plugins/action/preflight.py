@@ -129,7 +129,8 @@ class ActionModule(ActionBase):
         except model.ModelError as exc:
             result.update(failed=True, msg=str(exc), field=exc.field)
             return result
-        result.update(changed=False, model={"services": normalized, "hosts": inventory["addresses"],
-                             "feedback_agents": inventory["feedback_agents"]},
+        view = {"services": normalized, "hosts": inventory["addresses"],
+                "feedback_agents": inventory["feedback_agents"]}
+        result.update(changed=False, model=view,
                       msg="%d virtual service(s) valid" % len(normalized))
         return result

@@ -69,8 +69,8 @@ def _feedback_checker(svc, rs, address, weight, path):
         return []
     return [
         "        MISC_CHECK {",
-        '            misc_path "%s %s %s %d %d %s %s"' % (path, svc["feedback"], address, svc["feedback_port"],
-                                                     weight, svc["label"], rs["label"]),
+        '            misc_path "%s %s %s %d %d %s %s"' % (
+            path, svc["feedback"], address, svc["feedback_port"], weight, svc["label"], rs["label"]),
         "            misc_timeout %d" % (CHECK_TIMEOUT + 2),
         "            misc_dynamic",
         "            delay_loop %d" % svc["feedback_interval"],

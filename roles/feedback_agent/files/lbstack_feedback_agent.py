@@ -547,6 +547,22 @@ class Agent(object):
         idle, broker = self.sampler.snapshot()
         return idle, read_admin(self.settings["state_file"]), broker
 
+    @staticmethod
+    async def skip_headers(reader):
+        """Read the rest of an HTTP request head (up to the empty line). A socket
+        closed with unread bytes sends a reset, which can cost the client the
+        reply; a client that sends no more is answered after REQUEST_TIMEOUT."""
+        deadline = time.monotonic() + REQUEST_TIMEOUT
+        received = 0
+        while received < MAX_REQUEST:
+            try:
+                line = await asyncio.wait_for(reader.readline(), max(0.0, deadline - time.monotonic()))
+            except (asyncio.TimeoutError, ValueError):
+                return
+            received += len(line)
+            if line in (b"\r\n", b"\n", b""):
+                return
+
     async def handle(self, reader, writer):
         try:
             peer = writer.get_extra_info("peername") or ("",)
@@ -561,6 +577,7 @@ class Agent(object):
                     request = await asyncio.wait_for(reader.readuntil(b"\r\n"), REQUEST_TIMEOUT)
                 except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
                     return
+                await self.skip_headers(reader)
                 words = request.split()
                 if len(words) < 2 or words[0] not in (b"GET", b"HEAD") or not words[-1].startswith(b"HTTP/"):
                     writer.write(http_response(400, "bad request"))

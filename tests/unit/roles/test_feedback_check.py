@@ -146,7 +146,7 @@ def test_against_the_real_agent(dirs, tmp_path, method):
     agent = subprocess.Popen(["python3", str(AGENT), "serve", "--config", str(config)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
+        for _attempt in range(100):
             try:
                 socket.create_connection(("127.0.0.1", port), 0.1).close()
                 break

@@ -289,8 +289,8 @@ def test_feedback_agents_one_per_host():
 
 
 def test_feedback_agents_on_listed_real_servers_that_are_brokers():
-    svc = dict(SERVICE, feedback="agent", real_servers=[{"label": "rabbit1", "ip": "198.18.0.21"},
-                                                         {"label": "elsewhere", "ip": "198.18.0.50"}])
+    svc = dict(SERVICE, feedback="agent",
+               real_servers=[{"label": "rabbit1", "ip": "198.18.0.21"}, {"label": "elsewhere", "ip": "198.18.0.50"}])
     del svc["real_servers_group"]
     services = model.normalize_services([svc], INVENTORY)
     assert sorted(model.feedback_agents(services, brokers=["rabbit1", "rabbit2"])) == ["rabbit1"]
