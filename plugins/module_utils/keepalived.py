@@ -57,6 +57,7 @@ def _checker(svc, address, port, checker_path):
 # AMQP checker, records each agent's last reply in FEEDBACK_REPLY_DIR and reads
 # an operator's admin state of a real server from ADMIN_STATE_DIR/<service>/<server>.
 FEEDBACK_CHECKER = "feedback-check"
+FEEDBACK_TIMEOUT = 5
 FEEDBACK_REPLY_DIR = "/run/lbstack/feedback"
 ADMIN_STATE_DIR = "/var/lib/lbstack/admin"
 
@@ -71,7 +72,11 @@ def _feedback_checker(svc, rs, address, weight, path):
         "        MISC_CHECK {",
         '            misc_path "%s %s %s %d %d %s %s"' % (
             path, svc["feedback"], address, svc["feedback_port"], weight, svc["label"], rs["label"]),
-        "            misc_timeout %d" % (CHECK_TIMEOUT + 2),
+        # The checker bounds each wait itself (2 s); a run that keepalived has to
+        # kill (a stalled director) counts as a failure only when its retry fails too.
+        "            misc_timeout %d" % FEEDBACK_TIMEOUT,
+        "            retry %d" % RETRY,
+        "            delay_before_retry %s" % DELAY_BEFORE_RETRY,
         "            misc_dynamic",
         "            delay_loop %d" % svc["feedback_interval"],
         "        }",
