@@ -389,13 +389,17 @@ def feedback_timing(mode, runs):
 def feedback_section(mode, runs):
     times = feedback_timing(mode, runs)
     med = statistics.median
+    import yaml
+    inventory = ROOT / ("inventories/lab" if mode == "l7_snat" else "inventories/lab_dr")
+    service = yaml.safe_load((inventory / "group_vars/all.yml").read_text())["lbstack_virtual_services"][0]
+    interval = service.get("feedback_interval", 2)
     engine = "HAProxy agent-check" if mode == "l7_snat" else "keepalived MISC_CHECK misc_dynamic (HTTP method)"
     lines = [
-        "Written by `make bench MODE=%s ONLY=feedback` on %s, on the lab: %s, `feedback_interval` 2 s, the "
+        "Written by `make bench MODE=%s ONLY=feedback` on %s, on the lab: %s, `feedback_interval` %d s, the "
         "agent sampling every 0.5 s (`feedback_agent_interval`). A CPU load (70 %% of rabbit3's one CPU) is started, then ended; the "
         "time runs from the command on rabbit3 to lb1's weight for rabbit3 (configured 100) reaching <= 40, "
         "then >= 90, read on lb1 every 50 ms. Medians of %d runs."
-        % (mode, datetime.date.today().isoformat(), engine, runs),
+        % (mode, datetime.date.today().isoformat(), engine, interval, runs),
         "",
         "| figure | result | target |",
         "|---|---|---|",

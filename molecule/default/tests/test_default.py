@@ -126,3 +126,41 @@ def test_exactly_one_balancer_holds_the_vips(balancers):
     holders6 = [name for name, host in balancers.items()
                 if VIP6 in host.check_output("ip -o addr show")]
     assert holders6 == ["lb1"], holders6
+
+
+# The feedback agent (the lab's service uses it).
+def test_feedback_agent_runs_unprivileged_and_hardened(broker):
+    service = broker.service("lbstack-feedback-agent")
+    assert service.is_running and service.is_enabled
+    show = dict(line.split("=", 1) for line in broker.check_output(
+        "systemctl show lbstack-feedback-agent -p User -p NoNewPrivileges -p CapabilityBoundingSet"
+        " -p MainPID").splitlines())
+    assert show["User"] == "lbstack-agent" and show["NoNewPrivileges"] == "yes"
+    assert show["CapabilityBoundingSet"] == ""
+    status = broker.file("/proc/%s/status" % show["MainPID"]).content_string
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    # no privilege may be gained, and the process holds no capability at all
+    assert fields["NoNewPrivs"].strip() == "1" and int(fields["CapEff"].strip(), 16) == 0
+    assert int(fields["CapBnd"].strip(), 16) == 0
+
+
+def test_feedback_agent_answers_in_its_grammar(broker):
+    status = json.loads(broker.check_output("lbstack-feedback-agent status"))
+    assert status["admin"] == "online" and status["broker"] == "running"
+    reply = broker.check_output("python3 -c \"import socket; print(socket.create_connection(('127.0.0.1', 3333)).recv(64).decode())\"")
+    words = reply.split()
+    assert words[0].endswith("%") and 0 <= int(words[0][:-1]) <= 100 and words[1:] == ["up"]
+
+
+def test_feedback_agent_settings_allow_the_balancers_only(broker):
+    settings = json.loads(broker.file("/etc/lbstack-feedback-agent/agent.json").content_string)
+    assert sorted(settings["allowed_sources"]) == sorted(["198.18.0.11", "198.18.0.12", "2001:db8:18::11",
+                                                          "2001:db8:18::12"])
+    assert settings["method"] == "agent" and settings["port"] == 3333 and settings["rabbitmq"]["enabled"]
+
+
+def test_rabbitmq_prometheus_reports_no_alarm(broker):
+    metrics = broker.check_output("python3 -c \"import urllib.request; print(urllib.request.urlopen("
+                                  "'http://127.0.0.1:15692/metrics').read().decode())\"")
+    alarms = [line for line in metrics.splitlines() if line.startswith("rabbitmq_alarms_")]
+    assert alarms and all(line.endswith(" 0") for line in alarms)
