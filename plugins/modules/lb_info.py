@@ -126,7 +126,7 @@ def ask_agent(address, port, timeout=1.0):
     return data.decode("utf-8", "replace").strip()
 
 
-def haproxy_services(module, sock):
+def haproxy_services(sock):
     """The Layer 7 overview from HAProxy's stats socket, with each server's
     configured weight and what its feedback agent answers now."""
     rows = haproxy.parse_show_stat(haproxy.socket_command(sock, "show stat"))
@@ -155,7 +155,7 @@ def main():
     sock = module.params["stats_socket"]
     if os.path.exists(sock):
         try:
-            services = haproxy_services(module, sock)
+            services = haproxy_services(sock)
         except (IOError, OSError) as exc:
             module.warn("cannot read HAProxy stats from %s: %s" % (sock, exc))
     if module.params["dr_services"]:

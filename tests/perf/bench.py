@@ -46,6 +46,8 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 CLIENT = [PY, str(ROOT / "lab/amqp_client.py")]
@@ -389,7 +391,6 @@ def feedback_timing(mode, runs):
 def feedback_section(mode, runs):
     times = feedback_timing(mode, runs)
     med = statistics.median
-    import yaml
     inventory = ROOT / ("inventories/lab" if mode == "l7_snat" else "inventories/lab_dr")
     service = yaml.safe_load((inventory / "group_vars/all.yml").read_text())["lbstack_virtual_services"][0]
     interval = service.get("feedback_interval", 2)

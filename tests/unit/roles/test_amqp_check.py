@@ -6,10 +6,10 @@ __metaclass__ = type
 import socket
 import struct
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
+from loopback import free_port, serve_once
 
 CHECKER = Path(__file__).resolve().parents[3] / "roles" / "load_balancer" / "files" / "amqp-check"
 # Frame header of connection.start as RabbitMQ sends it: type 1, channel 0, size, class 10, method 10.
@@ -19,21 +19,7 @@ CLOSE = b"\x01\x00\x00" + struct.pack(">I", 500) + b"\x00\x0a\x00\x32"
 
 def serve(answer):
     """A one-shot loopback server that reads the protocol header and sends ``answer``."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    seen = []
-
-    def run():
-        conn, _peer = listener.accept()
-        with conn:
-            seen.append(conn.recv(8))
-            if answer is not None:
-                conn.sendall(answer)
-        listener.close()
-
-    threading.Thread(target=run, daemon=True).start()
-    return listener.getsockname()[1], seen
+    return serve_once(answer, read=lambda conn: conn.recv(8))
 
 
 def check(port, *extra):
@@ -54,11 +40,7 @@ def test_anything_else_fails(answer):
 
 
 def test_a_closed_port_fails():
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    assert check(port) != 0
+    assert check(free_port()) != 0
 
 
 def test_silence_fails_within_the_deadline():

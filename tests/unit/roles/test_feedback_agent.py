@@ -18,6 +18,7 @@ from importlib.util import module_from_spec, spec_from_loader
 from pathlib import Path
 
 import pytest
+from loopback import free_port
 
 AGENT_PATH = Path(__file__).resolve().parents[3] / "roles" / "feedback_agent" / "files" / "lbstack_feedback_agent.py"
 _loader = SourceFileLoader("lbstack_feedback_agent", str(AGENT_PATH))
@@ -277,12 +278,6 @@ def one_shot_server(answer):
 
     threading.Thread(target=run, daemon=True).start()
     return listener
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_probe_broker_against_loopback_stand_ins():

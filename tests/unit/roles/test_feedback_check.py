@@ -11,43 +11,26 @@ import threading
 from pathlib import Path
 
 import pytest
+from loopback import free_port, serve_once
 
 ROOT = Path(__file__).resolve().parents[3]
 CHECKER = ROOT / "roles" / "load_balancer" / "files" / "feedback-check"
 AGENT = ROOT / "roles" / "feedback_agent" / "files" / "lbstack_feedback_agent.py"
 
 
+def read_http_head(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(1024)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def serve(answer, request=False):
     """A one-shot loopback agent that sends ``answer`` (after reading an HTTP request when asked)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    seen = []
-
-    def run():
-        conn, _peer = listener.accept()
-        with conn:
-            if request:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(1024)
-                    if not chunk:
-                        break
-                    data += chunk
-                seen.append(data)
-            conn.sendall(answer)
-        listener.close()
-
-    threading.Thread(target=run, daemon=True).start()
-    return listener.getsockname()[1], seen
-
-
-def free_port():
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    return port
+    return serve_once(answer, read=read_http_head if request else None)
 
 
 @pytest.fixture
