@@ -47,6 +47,19 @@ options:
     description: Seconds to wait for the confirmation that the new configuration is in force.
     type: int
     default: 30
+  admin_dir:
+    description:
+      - Where an operator's admin state of each real server is kept (one file per server,
+        C(SERVICE/SERVER), written by M(lbstack.rabbitmq.real_server)). HAProxy fragments are
+        rendered with it, and a keepalived reload is confirmed against it.
+    type: path
+    default: /var/lib/lbstack/admin
+  services_dir:
+    description:
+      - Where the normalized model of each virtual service this host serves is kept (C(LABEL.json)),
+        for M(lbstack.rabbitmq.real_server) and M(lbstack.rabbitmq.lb_info).
+    type: path
+    default: /var/lib/lbstack/services
 attributes:
   check_mode:
     support: full

@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import time
 
-from ansible_collections.lbstack.rabbitmq.plugins.module_utils import haproxy, keepalived
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import admin, haproxy, keepalived
 
 ENGINES = {
     "haproxy": {"config_file": "/etc/haproxy/haproxy.cfg", "fragment_dir": "/etc/haproxy/services.d",
@@ -45,6 +45,8 @@ ENGINE_ARGS = dict(
     master_socket=dict(type="path", default="/run/haproxy-master.sock"),
     amqp_checker=dict(type="path", default="/usr/local/libexec/lbstack/amqp-check"),
     confirm_timeout=dict(type="int", default=30),
+    admin_dir=dict(type="path", default=admin.ADMIN_DIR),
+    services_dir=dict(type="path", default=admin.SERVICES_DIR),
 )
 
 
@@ -220,7 +222,9 @@ def keepalived_confirm(module, services, absent):
         if table is None:
             module.warn("ipvsadm cannot read the IPVS table; the reload was not confirmed")
             return None
-        problems = keepalived.table_problems(services, table, healthy, absent)
+        states = dict((svc["label"], admin.read_service(module.params["admin_dir"], svc["label"]))
+                      for svc in services)
+        problems = keepalived.table_problems(services, table, healthy, absent, states)
         if not problems:
             return None
         if time.time() >= deadline:
@@ -251,11 +255,11 @@ def change(module, engine, path, desired, services=(), absent=(), result=None):
     back and fail). Exits the module with ``result`` plus changed/diff/reloaded."""
     result = dict(result or {})
     current = read_text(path)
-    result.update(changed=current != desired, path=path, reloaded=False)
+    result.update(changed=current != desired or result.get("changed", False), path=path, reloaded=False)
     if module._diff:
         result["diff"] = dict(before=current or "", after=desired or "",
                               before_header=path, after_header=path)
-    if result["changed"]:
+    if current != desired:
         validate(module, engine, {path: desired})
         if not module.check_mode:
             result["reloaded"] = apply(module, engine, {path: desired}, services=services,

@@ -15,6 +15,8 @@ __metaclass__ = type
 
 import socket
 
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import admin
+
 # AMQP 0-9-1 protocol header. A broker answers it with a Connection.Start
 # method frame: type 1, channel 0, a 4-byte size, then class 10 method 10.
 AMQP_HEADER_HEX = "414d515000000901"
@@ -32,9 +34,15 @@ def _bind_address(address, port):
     return "%s:%d" % (address, port)
 
 
-def _server_line(svc, rs):
+def _server_line(svc, rs, state):
     address = rs["ip"] if rs["port"] is None else "%s:%d" % (rs["ip"], rs["port"])
-    words = ["server", rs["label"], address, "weight", str(rs["weight"])]
+    # An operator's state (module_utils/admin.py) survives reloads and restarts
+    # in the configuration itself: drained is weight 0 (no new connections,
+    # established ones stay), halted starts in maintenance ("disabled").
+    weight = 0 if state["state"] == "drained" else state["weight"]
+    words = ["server", rs["label"], address, "weight", str(weight)]
+    if state["state"] == "halted":
+        words.append("disabled")
     if svc["health_check"] != "none":
         words.append("check")
         if rs["port"] is None:
@@ -53,8 +61,9 @@ def _server_line(svc, rs):
     return "    " + " ".join(words)
 
 
-def render_service(svc):
-    """Return the HAProxy configuration text of one l7_snat virtual service."""
+def render_service(svc, admin_states=None):
+    """Return the HAProxy configuration text of one l7_snat virtual service,
+    with an operator's admin states and weights (``admin.read_service``)."""
     if svc["mode"] != "l7_snat":
         raise ValueError("HAProxy renders l7_snat services, not %r" % svc["mode"])
     name = svc["label"]
@@ -97,7 +106,8 @@ def render_service(svc):
     # (on-marked-down) so that they reconnect to a healthy node.
     lines.append("    default-server inter %ds fall 2 rise 2 on-marked-down shutdown-sessions"
                  % svc["check_interval"])
-    lines += [_server_line(svc, rs) for rs in svc["real_servers"]]
+    states = admin.effective(svc, admin_states or {})
+    lines += [_server_line(svc, rs, states[rs["label"]]) for rs in svc["real_servers"]]
     return "\n".join(lines) + "\n"
 
 

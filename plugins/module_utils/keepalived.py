@@ -16,7 +16,7 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import admin, model
 
 # Health checks: every check_interval seconds (the model's field), one second
 # to answer, one retry half a second later. A broker that refuses connections
@@ -65,13 +65,14 @@ ADMIN_STATE_DIR = "/var/lib/lbstack/admin"
 def _feedback_checker(svc, rs, address, weight, path):
     """MISC_CHECK with misc_dynamic: keepalived sets the weight to the
     checker's exit status - 2 (the agent's idle share of ``weight``), and takes
-    the real server out on status 1 (agent says down, or halted by an operator)."""
-    if svc["feedback"] == "none":
-        return []
+    the real server out on status 1 (agent says down, or halted by an operator).
+    Every real server has one: without the feedback agent (method ``none``) it
+    applies only an operator's admin state and weight."""
     return [
         "        MISC_CHECK {",
         '            misc_path "%s %s %s %d %d %s %s"' % (
-            path, svc["feedback"], address, svc["feedback_port"], weight, svc["label"], rs["label"]),
+            path, svc.get("feedback", "none"), address, svc["feedback_port"], weight, svc["label"],
+            rs["label"]),
         # The checker bounds each wait itself (2 s); a run that keepalived has to
         # kill (a stalled director) counts as a failure only when its retry fails too.
         "            misc_timeout %d" % FEEDBACK_TIMEOUT,
@@ -87,17 +88,16 @@ def render_service(svc, checker_path, feedback_checker=None):
     """Return the keepalived ``virtual_server`` blocks of one l4_dr service.
 
     ``checker_path`` is the AMQP checker; the feedback checker is
-    ``feedback_checker``, by default FEEDBACK_CHECKER beside it. With the
-    feedback agent the weights are keepalived's starting weights
-    (``model.dynamic_weights``: at most 253)."""
+    ``feedback_checker``, by default FEEDBACK_CHECKER beside it. The weights
+    are keepalived's starting weights (``model.dynamic_weights``: at most 253,
+    the checker's exit status sets them)."""
     if svc["mode"] != "l4_dr":
         raise ValueError("keepalived/IPVS renders l4_dr services, not %r" % svc["mode"])
     lines = ["# Virtual service %s (Layer 4 Direct Routing), managed by lbstack.rabbitmq"
              % svc["label"]]
     if feedback_checker is None:
         feedback_checker = os.path.join(os.path.dirname(checker_path), FEEDBACK_CHECKER)
-    weights = (model.dynamic_weights(svc) if svc["feedback"] != "none"
-               else dict((rs["label"], rs["weight"]) for rs in svc["real_servers"]))
+    weights = model.dynamic_weights(svc)
     families = [("vip", "ip")]
     if svc.get("vip6"):
         families.append(("vip6", "ip6"))
@@ -207,7 +207,7 @@ def parse_ipvsadm(text):
     return services
 
 
-def overview(services, table, replies=None):
+def overview(services, table, replies=None, admin_states=None):
     """The System Overview of l4_dr ``services`` from a parsed IPVS ``table``.
 
     Same shape as ``haproxy.overview``: per service its status (OPEN when the
@@ -216,9 +216,10 @@ def overview(services, table, replies=None):
     every VIP:port, DOWN when the health checks took it out), weight and
     connections (active + inactive), configured weight and, where the feedback
     agent is used, its last reply (``replies``: real server address -> text,
-    see ``read_replies``).
+    see ``read_replies``), and its admin state (``admin_states``: ``{service
+    label: admin.read_service(...)}``).
     """
-    replies = replies or {}
+    replies, admin_states = replies or {}, admin_states or {}
     index = dict(((v["vip"], v["port"]), v) for v in table if v["protocol"] == "tcp")
     out = []
     for svc in services:
@@ -230,6 +231,7 @@ def overview(services, table, replies=None):
         entry = {"label": svc["label"], "status": "OPEN" if all(vservers) else "DOWN",
                  "conns": sum(r["active"] for v in vservers if v for r in v["real_servers"]),
                  "real_servers": []}
+        states = admin.effective(svc, admin_states.get(svc["label"], {}))
         for rs in svc["real_servers"]:
             found = []
             for vserver, rkey, port in entries:
@@ -243,6 +245,8 @@ def overview(services, table, replies=None):
                 "check": "" if up else ("partly in IPVS" if any(found) else "not in IPVS"),
                 "weight": min(r["weight"] for r in found if r) if any(found) else 0,
                 "configured_weight": rs["weight"],
+                "admin_state": states[rs["label"]]["state"],
+                "weight_override": states[rs["label"]]["weight_override"],
                 "conns": sum(r["active"] + r["inactive"] for r in found if r),
                 "active": sum(r["active"] for r in found if r),
                 "inactive": sum(r["inactive"] for r in found if r),
@@ -271,21 +275,30 @@ def read_replies(directory=FEEDBACK_REPLY_DIR):
     return out
 
 
-def expected_table(svc):
+def expected_table(svc, admin_states=None):
     """What the kernel's IPVS table holds for one l4_dr service once keepalived
-    has it: ``{(vip, port): {"scheduler", "persistence", "real_servers":
-    {(ip, port): weight}}}``."""
+    has it: ``{(vip, port): {"scheduler", "persistence", "dynamic",
+    "real_servers": {(ip, port): weight}, "halted": set of (ip, port)}}``.
+    ``admin_states`` (``admin.read_service``) gives an operator's states and
+    weights: a drained server's weight is 0, a halted one is out."""
+    states = admin.effective(svc, admin_states or {})
     out = {}
     for vip_key, rip_key in (("vip", "ip"), ("vip6", "ip6")):
         if not svc.get(vip_key):
             continue
         for port in svc["ports"]:
+            weights, halted = {}, set()
+            for rs in svc["real_servers"]:
+                rip = (rs[rip_key], rs["port"] or port)
+                state = states[rs["label"]]
+                weights[rip] = 0 if state["state"] == "drained" else model.scale_weight(svc, state["weight"])
+                if state["state"] == "halted":
+                    halted.add(rip)
             out[(svc[vip_key], port)] = {
                 "scheduler": svc["scheduler"], "persistence": svc.get("persistence") or 0,
                 # The feedback agent moves the weights: only their presence is checked.
                 "dynamic": svc.get("feedback", "none") != "none",
-                "real_servers": dict(((rs[rip_key], rs["port"] or port), rs["weight"])
-                                     for rs in svc["real_servers"])}
+                "real_servers": weights, "halted": halted}
     return out
 
 
@@ -298,13 +311,15 @@ def _persistence(flags):
     return 0
 
 
-def table_problems(services, table, healthy, absent=()):
+def table_problems(services, table, healthy, absent=(), admin_states=None):
     """Why the parsed IPVS ``table`` does not (yet) serve ``services`` as rendered.
 
     Every VIP:port must be there with its scheduler and persistence; every real
     server in ``healthy`` (a set of (ip, port) whose health check passes now)
-    must be there, no real server that is not rendered may be, and the weights
-    must be the rendered ones. ``absent`` are (vip, port) that must be gone.
+    must be there (unless an operator halted it), no real server that is not
+    rendered may be, and the weights must be the rendered ones (an operator's:
+    drained 0). ``absent`` are (vip, port) that must be gone. ``admin_states``:
+    ``{service label: admin.read_service(...)}``.
     Returns a sorted list of problems, empty when the table is as rendered.
     """
     index = dict(((v["vip"], v["port"]), v) for v in table if v["protocol"] == "tcp")
@@ -313,7 +328,7 @@ def table_problems(services, table, healthy, absent=()):
         if endpoint in index:
             problems.append("%s:%d is still in IPVS" % endpoint)
     for svc in services:
-        for endpoint, want in sorted(expected_table(svc).items()):
+        for endpoint, want in sorted(expected_table(svc, (admin_states or {}).get(svc["label"])).items()):
             name = "%s:%d" % endpoint
             live = index.get(endpoint)
             if live is None:
@@ -326,7 +341,9 @@ def table_problems(services, table, healthy, absent=()):
                                                                want["persistence"]))
             rows = dict(((r["ip"], r["port"]), r["weight"]) for r in live["real_servers"])
             for rip, weight in sorted(want["real_servers"].items()):
-                if rip in rows and rows[rip] != weight and not want["dynamic"]:
+                if rip in want["halted"]:
+                    continue
+                if rip in rows and rows[rip] != weight and (not want["dynamic"] or weight == 0):
                     problems.append("%s real server %s:%d has weight %d, not %d"
                                     % (name, rip[0], rip[1], rows[rip], weight))
                 elif rip not in rows and rip in healthy:

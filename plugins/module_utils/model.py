@@ -318,18 +318,20 @@ def normalize_services(services, inventory, heartbeat=DEFAULT_AMQP_HEARTBEAT, pl
 
 
 def dynamic_weights(svc):
-    """The weights keepalived starts an l4_dr service's real servers at when the
-    feedback agent drives them: the configured ones, or, when one is above
-    DYNAMIC_WEIGHT_MAX, every one scaled by the same factor (rounded, at least
-    1 for a weight above 0), so the ratios stay. ``{label: weight}``."""
+    """The weights keepalived starts an l4_dr service's real servers at (every
+    one has a checker with misc_dynamic: the feedback agent, an operator's admin
+    state): the configured ones, or, when one is above DYNAMIC_WEIGHT_MAX,
+    every one scaled by the same factor (rounded, at least 1 for a weight above
+    0), so the ratios stay. ``{label: weight}``."""
+    return dict((rs["label"], scale_weight(svc, rs["weight"])) for rs in svc["real_servers"])
+
+
+def scale_weight(svc, weight):
+    """``weight`` in keepalived's units for ``svc`` (see ``dynamic_weights``)."""
     top = max([rs["weight"] for rs in svc["real_servers"]] + [1])
-    if top <= DYNAMIC_WEIGHT_MAX:
-        return dict((rs["label"], rs["weight"]) for rs in svc["real_servers"])
-    out = {}
-    for rs in svc["real_servers"]:
-        scaled = int(rs["weight"] * DYNAMIC_WEIGHT_MAX / float(top) + 0.5)
-        out[rs["label"]] = max(scaled, 1) if rs["weight"] else 0
-    return out
+    if top <= DYNAMIC_WEIGHT_MAX or not weight:
+        return min(weight, DYNAMIC_WEIGHT_MAX) if svc["mode"] == "l4_dr" else weight
+    return min(max(int(weight * DYNAMIC_WEIGHT_MAX / float(top) + 0.5), 1), DYNAMIC_WEIGHT_MAX)
 
 
 def feedback_agents(services, brokers=()):

@@ -21,7 +21,9 @@ author:
   - lbstack.rabbitmq contributors (@lbstack)
 options:
   vips:
-    description: The VIPs to look for on this host; holding any of them means MASTER.
+    description:
+      - The VIPs to look for on this host; holding any of them means MASTER.
+      - Empty, the VIPs of the services this host keeps in O(services_dir).
     type: list
     elements: str
     default: []
@@ -34,9 +36,19 @@ options:
       - The C(l4_dr) virtual services to look up in the IPVS table, normalized (the output
         of the M(lbstack.rabbitmq.preflight) action). A real server that the health checks
         took out of the table is reported C(DOWN).
+      - Empty, the services this host keeps in O(services_dir) (written by
+        M(lbstack.rabbitmq.virtual_service)).
     type: list
     elements: dict
     default: []
+  services_dir:
+    description: Where this host keeps the model of each virtual service it serves.
+    type: path
+    default: /var/lib/lbstack/services
+  admin_dir:
+    description: Where this host keeps an operator's admin state of each real server.
+    type: path
+    default: /var/lib/lbstack/admin
   feedback_reply_dir:
     description:
       - Where the Direct Routing feedback checker records each agent's last reply (one file per
@@ -54,7 +66,11 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: Read the load balancer state
+- name: Read the load balancer state (the services it keeps, their VIPs)
+  lbstack.rabbitmq.lb_info:
+  register: lb
+
+- name: Whether this host holds a given VIP
   lbstack.rabbitmq.lb_info:
     vips: [198.18.0.100]
   register: lb
@@ -74,19 +90,27 @@ held_vips:
 services:
   description:
     - Virtual services (Layer 7 and Layer 4) with status, connections and real servers.
+    - Each service has its C(mode), C(vip), C(vip6) and C(ports) (from the model this host keeps)
+      and C(admin_state) (C(halted) or C(drained) when every real server is, else C(online)).
     - Each real server has its health, its current C(weight) (what the engine uses now, which the
-      feedback agent moves) and C(configured_weight), its connections, and where the service uses the
-      feedback agent the agent's last reply (C(agent)).
+      feedback agent moves) and C(configured_weight), its connections, its C(admin_state)
+      (C(online), C(drained), C(halted), set by M(lbstack.rabbitmq.real_server)) and C(weight_override),
+      and where the service uses the feedback agent the agent's last reply (C(agent)).
   returned: always
   type: list
   elements: dict
   sample:
     - label: RabbitMQ_HA
       status: OPEN
+      mode: l7_snat
+      vip: 198.18.0.100
+      vip6: "2001:db8:18::100"
+      ports: [5672]
+      admin_state: online
       conns: 2
       real_servers:
         - {label: rabbit1, address: "198.18.0.21:5672", health: UP, check: L7OK, weight: 37,
-           configured_weight: 100, agent: "37%", conns: 1}
+           configured_weight: 100, admin_state: online, weight_override: null, agent: "37%", conns: 1}
 """
 
 import ipaddress
@@ -95,7 +119,7 @@ import os
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lbstack.rabbitmq.plugins.module_utils import haproxy, keepalived, model
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import admin, haproxy, keepalived, model
 
 
 def host_addresses(module):
@@ -146,10 +170,14 @@ def main():
             stats_socket=dict(type="path", default="/run/haproxy/admin.sock"),
             dr_services=dict(type="list", elements="dict", default=[]),
             feedback_reply_dir=dict(type="path", default=keepalived.FEEDBACK_REPLY_DIR),
+            services_dir=dict(type="path", default=admin.SERVICES_DIR),
+            admin_dir=dict(type="path", default=admin.ADMIN_DIR),
         ),
         supports_check_mode=True,
     )
-    vips = [str(ipaddress.ip_address(v)) for v in module.params["vips"]]
+    kept = admin.load_services(module.params["services_dir"])
+    vips = [str(ipaddress.ip_address(v)) for v in module.params["vips"] or [
+        svc[key] for svc in kept for key in ("vip", "vip6") if svc.get(key)]]
     held = sorted(set(vips) & host_addresses(module))
     services = []
     sock = module.params["stats_socket"]
@@ -158,11 +186,15 @@ def main():
             services = haproxy_services(sock)
         except (IOError, OSError) as exc:
             module.warn("cannot read HAProxy stats from %s: %s" % (sock, exc))
+    states = dict((svc["label"], admin.read_service(module.params["admin_dir"], svc["label"])) for svc in kept)
+    dr = [svc for svc in kept if svc["mode"] == "l4_dr"]
     if module.params["dr_services"]:
         try:
             dr = [model.normalize_service(i, raw, {}) for i, raw in enumerate(module.params["dr_services"])]
         except model.ModelError as exc:
             module.fail_json(msg=str(exc).replace("lbstack_virtual_services", "dr_services"))
+        states.update((svc["label"], admin.read_service(module.params["admin_dir"], svc["label"])) for svc in dr)
+    if dr:
         ipvsadm = module.get_bin_path("ipvsadm")
         if ipvsadm is None:
             module.warn("ipvsadm is not installed; the Layer 4 services cannot be read")
@@ -172,7 +204,9 @@ def main():
                 module.warn("ipvsadm -Ln failed: %s" % err.strip())
             else:
                 services += keepalived.overview(dr, keepalived.parse_ipvsadm(out),
-                                                keepalived.read_replies(module.params["feedback_reply_dir"]))
+                                                keepalived.read_replies(module.params["feedback_reply_dir"]),
+                                                states)
+    admin.describe(services, dict((svc["label"], svc) for svc in kept + dr), states)
     module.exit_json(changed=False, vrrp_state="MASTER" if held else "BACKUP",
                      held_vips=held, services=services)
 

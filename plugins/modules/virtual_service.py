@@ -26,6 +26,10 @@ description:
     whose health check passes now with its weight, and nothing that is not rendered).
   - When the confirmation fails, the previous fragment is put back, the engine is reloaded
     again and the task fails; the next run tries the change again.
+  - An operator's admin state of a real server (drained, halted, a weight set by
+    M(lbstack.rabbitmq.real_server), kept in O(admin_dir)) is part of the rendering, so a run of
+    this module never undoes it. The service's normalized model is kept in O(services_dir) for
+    the day-2 modules; O(state=absent) removes it and the service's admin states.
 author:
   - lbstack.rabbitmq contributors (@lbstack)
 options:
@@ -118,7 +122,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lbstack.rabbitmq.plugins.module_utils import engine as engines
-from ansible_collections.lbstack.rabbitmq.plugins.module_utils import haproxy, keepalived, model
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import admin, haproxy, keepalived, model
 
 
 def main():
@@ -153,14 +157,26 @@ def main():
     engines.fill_defaults(params, engine)
     desired = None
     if svc is not None:
-        desired = (haproxy.render_service(svc) if engine == "haproxy"
-                   else keepalived.render_service(svc, params["amqp_checker"]))
+        desired = (haproxy.render_service(svc, admin.read_service(params["admin_dir"], svc["label"]))
+                   if engine == "haproxy" else keepalived.render_service(svc, params["amqp_checker"]))
     path = os.path.join(params["fragment_dir"], params["label"] + engines.ENGINES[engine]["suffix"])
+    # The balancer keeps each service's model for the day-2 modules (real_server, lb_info).
+    # A service that moved to the other engine keeps them when its old fragment goes.
+    model_path = os.path.join(params["services_dir"], params["label"] + ".json")
+    kept = admin.load_service(params["services_dir"], params["label"])
+    model_text = admin.service_json(svc) if svc is not None else None
+    if svc is None and kept is not None and kept.get("engine") != engine:
+        model_text = engines.read_text(model_path)
+    model_changed = engines.read_text(model_path) != model_text
+    if model_changed and not module.check_mode:
+        admin.write_atomic(model_path, model_text)
+        if svc is None:
+            admin.remove_service(params["admin_dir"], params["label"])
     # A service that is gone (or whose VIP:port moved) must leave the IPVS table.
     wanted = set(keepalived.expected_table(svc)) if svc else set()
     absent = keepalived.fragment_endpoints(engines.read_text(path)) - wanted
     engines.change(module, engine, path, desired, services=[svc] if svc else [], absent=absent,
-                   result={"engine": engine})
+                   result={"engine": engine, "changed": model_changed})
 
 
 if __name__ == "__main__":

@@ -109,6 +109,24 @@ def test_admin_state_wins_over_the_agent(dirs, state, status):
     assert check(dirs, "none", free_port(), 80) == (82 if state == "online" else status)
 
 
+@pytest.mark.parametrize("line,agent,status", [
+    ("online 40", b"50%\n", 22),    # the operator's weight replaces the configured one
+    ("online 40", None, 42),         # no feedback: the operator's weight itself
+    ("online 0", b"50%\n", 2),
+    ("drained 40", b"50%\n", 2),    # drained wins over the weight
+    ("online 254", None, 82),        # out of keepalived's range: ignored
+    ("online x", None, 82),
+])
+def test_operator_weight(dirs, line, agent, status):
+    (dirs[0] / "SVC").mkdir()
+    (dirs[0] / "SVC" / "rs1").write_text(line + "\n")
+    if agent is None:
+        assert check(dirs, "none", free_port(), 80) == status
+    else:
+        port, _seen = serve(agent)
+        assert check(dirs, "agent", port, 80) == status
+
+
 @pytest.mark.parametrize("args", [["agent", "127.0.0.1", "1", "254", "S", "R"],
                                   ["agent", "127.0.0.1", "1", "x", "S", "R"],
                                   ["smtp", "127.0.0.1", "1", "10", "S", "R"],

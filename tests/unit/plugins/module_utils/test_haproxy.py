@@ -47,6 +47,17 @@ def test_servers_carry_weight_limits_and_ports():
     assert "    server rabbit2 198.18.0.22:5673 weight 50 check maxconn 200 minconn 10\n" in text
 
 
+def test_an_operators_admin_state_is_rendered():
+    svc = model.normalize_service(0, copy.deepcopy(RAW), {})
+    text = haproxy.render_service(svc, {"rabbit1": {"state": "halted", "weight": None},
+                                        "rabbit2": {"state": "drained", "weight": 20}})
+    assert "    server rabbit1 198.18.0.21 weight 100 disabled check port 5672\n" in text
+    assert "    server rabbit2 198.18.0.22:5673 weight 0 check maxconn 200" in text
+    text = haproxy.render_service(svc, {"rabbit2": {"state": "online", "weight": 20}})
+    assert "    server rabbit2 198.18.0.22:5673 weight 20 check" in text
+    assert haproxy.render_service(svc, {}) == haproxy.render_service(svc)
+
+
 @pytest.mark.parametrize("scheduler, balance", [("wlc", "leastconn"), ("rr", "roundrobin"),
                                                 ("sh", "source")])
 def test_scheduler_maps_to_balance(scheduler, balance):

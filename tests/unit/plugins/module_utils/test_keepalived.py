@@ -29,9 +29,9 @@ def test_one_virtual_server_per_family_and_port():
 
 
 def test_real_servers_weights_thresholds_and_amqp_check():
-    text = render()
+    text = render(real_servers=[dict(RAW["real_servers"][0]), dict(RAW["real_servers"][1], weight=200)])
     assert "    real_server 198.18.0.21 5672 {\n        weight 100\n        MISC_CHECK {" in text
-    assert "    real_server 2001:db8:18::22 5672 {\n        weight 1000\n" in text
+    assert "    real_server 2001:db8:18::22 5672 {\n        weight 200\n" in text
     assert "uthreshold 500" in text and "lthreshold 10" in text
     assert 'misc_path "%s 198.18.0.21 5672"' % CHECKER in text
     assert "lb_algo wlc" in text and "delay_loop 2" in text
@@ -46,7 +46,9 @@ def test_check_interval_and_persistence():
 def test_tcp_and_no_check():
     assert "TCP_CHECK" in render(health_check="tcp")
     text = render(health_check="none")
-    assert "MISC_CHECK" not in text and "TCP_CHECK" not in text
+    # only the checker of an operator's admin state (method none)
+    assert "TCP_CHECK" not in text and "amqp" not in text
+    assert text.count("MISC_CHECK {") == 4 and text.count("feedback-check none ") == 4
 
 
 def test_refuses_layer_7():
@@ -97,7 +99,7 @@ def test_overview_marks_real_servers_missing_from_the_table_down():
     rs = dict((r["label"], r) for r in view["real_servers"])
     assert rs["rabbit1"] == {"label": "rabbit1", "address": "198.18.0.21", "health": "UP", "check": "",
                              "weight": 100, "configured_weight": 100, "conns": 4, "active": 3,
-                             "inactive": 1}
+                             "inactive": 1, "admin_state": "online", "weight_override": None}
     assert "agent" not in rs["rabbit1"]
     assert rs["rabbit2"]["health"] == "DOWN" and rs["rabbit2"]["check"] == "partly in IPVS"
     assert rs["rabbit3"]["health"] == "DOWN" and rs["rabbit3"]["check"] == "not in IPVS"
@@ -157,7 +159,8 @@ def test_feedback_checker_with_dynamic_weights():
     assert text.count("misc_dynamic") == 4 and text.count("delay_loop 3\n") == 4
     # both checkers: the AMQP one keeps deciding health
     assert text.count("MISC_CHECK {") == 8
-    assert "misc_dynamic" not in render()
+    # without the agent, the same checker applies only an operator's admin state
+    assert render().count("misc_dynamic") == 4 and "feedback-check none 198.18.0.21 3333 25 " in render()
     assert "/opt/fc http " in keepalived.render_service(
         model.normalize_service(0, dict(RAW, feedback="http"), {}), CHECKER, "/opt/fc")
 
@@ -215,3 +218,35 @@ def test_parse_version(text, version):
 ])
 def test_config_test_verdict(version, rc, output, rejected, warnings):
     assert keepalived.config_test_verdict(version, rc, output) == (rejected, warnings)
+
+
+def test_table_problems_follow_an_operators_admin_state():
+    healthy = {("198.18.0.21", 5672), ("198.18.0.22", 5672)}
+    # r2 drained: weight 0 is right, 50 is not yet
+    drained = {"DR": {"r2": {"state": "drained", "weight": None}}}
+    table = keepalived.parse_ipvsadm(TABLE.replace("Route   50 ", "Route   0  "))
+    assert keepalived.table_problems([dr_service()], table, healthy, admin_states=drained) == []
+    problems = keepalived.table_problems([dr_service()], keepalived.parse_ipvsadm(TABLE), healthy,
+                                         admin_states=drained)
+    assert problems == ["198.18.0.100:5672 real server 198.18.0.22:5672 has weight 50, not 0"]
+    # even with the agent driving the weights, drained means 0
+    assert keepalived.table_problems([dr_service(feedback="agent")], keepalived.parse_ipvsadm(TABLE), healthy,
+                                     admin_states=drained) == problems
+    # r2 halted: out of the table although its check passes
+    gone = keepalived.parse_ipvsadm("\n".join(line for line in TABLE.splitlines() if "0.22" not in line))
+    assert keepalived.table_problems([dr_service()], gone, healthy) != []
+    assert keepalived.table_problems([dr_service()], gone, healthy,
+                                     admin_states={"DR": {"r2": {"state": "halted", "weight": None}}}) == []
+    # an operator's weight replaces the inventory's
+    override = {"DR": {"r1": {"state": "online", "weight": 100}, "r2": {"state": "online", "weight": 100}}}
+    assert keepalived.table_problems([dr_service()], table, healthy, admin_states=override) == [
+        "198.18.0.100:5672 real server 198.18.0.22:5672 has weight 0, not 100"]
+
+
+def test_overview_reports_admin_state_and_operator_weight():
+    table = keepalived.parse_ipvsadm(TABLE.replace("Route   50 ", "Route   0  "))
+    view = keepalived.overview([dr_service()], table, {},
+                               {"DR": {"r2": {"state": "drained", "weight": 20}}})[0]
+    rs = dict((r["label"], r) for r in view["real_servers"])
+    assert (rs["r1"]["admin_state"], rs["r1"]["weight_override"]) == ("online", None)
+    assert (rs["r2"]["admin_state"], rs["r2"]["weight_override"], rs["r2"]["weight"]) == ("drained", 20, 0)
