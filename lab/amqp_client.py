@@ -8,7 +8,9 @@ Every command prints one JSON object on stdout.
     amqp_client.py probe --seconds 20 --interval 0.02   publish with confirms on a timer,
         reconnecting on failure (a nack or an unroutable return counts as a failure);
         reports the longest gap, the reconnects, and the confirmed messages that were
-        not in the queue when read back at the end (lost)
+        not in the queue when read back at the end (lost); with --consumer a consumer
+        reads the queue through the VIP meanwhile (reconnecting too), and lost counts
+        what neither it nor the read-back found
     amqp_client.py hold --connections 100 --seconds 30   long-lived connections,
         each one used every second; reports how many stayed open and working
 
@@ -22,6 +24,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 
@@ -131,9 +134,45 @@ def cmd_consume(args):
     return 0 if ok else 1
 
 
+class Consumer(threading.Thread):
+    """Consume ``queue`` through the VIP until stopped, reconnecting on failure;
+    records every body it acked (a sequence number) and its reconnects."""
+
+    def __init__(self, args, queue):
+        threading.Thread.__init__(self, daemon=True)
+        self.args, self.queue = args, queue
+        self.bodies, self.connects, self.failures = [], 0, 0
+        self.stop = threading.Event()
+
+    def on_message(self, channel, method, _props, body):
+        self.bodies.append(int(body))
+        channel.basic_ack(method.delivery_tag)
+
+    def run(self):
+        while not self.stop.is_set():
+            conn = None
+            try:
+                conn, ch = open_channel(self.args, self.queue)
+                self.connects += 1
+                ch.basic_qos(prefetch_count=50)
+                ch.basic_consume(self.queue, self.on_message)
+                while not self.stop.is_set():
+                    conn.process_data_events(time_limit=0.2)
+                conn.close()
+            except (pika.exceptions.AMQPError, OSError):
+                self.failures += 1
+                try:
+                    if conn is not None and conn.is_open:
+                        conn.close()
+                except Exception:
+                    pass
+                self.stop.wait(0.2)
+
+
 def cmd_probe(args):
     """Publish with confirms every --interval seconds for --seconds, reconnecting on failure."""
     queue = args.queue or "lbstack.probe"
+    consumer = None
     conn = ch = None
     connects = 0
     failures = 0
@@ -152,6 +191,9 @@ def cmd_probe(args):
                 connects += 1
                 if connects == 1:
                     ch.queue_purge(queue)
+                    if args.consumer:
+                        consumer = Consumer(args, queue)
+                        consumer.start()
                 events.append([round(time.monotonic() - start, 3), "connected"])
             sent += 1
             # The body is the sequence number, so that the check at the end can
@@ -175,8 +217,15 @@ def cmd_probe(args):
         delay = args.interval - (time.monotonic() - tick)
         if delay > 0:
             time.sleep(delay)
+    consumed = []
+    if consumer is not None:
+        # what is still on its way to the consumer, then stop it
+        time.sleep(2)
+        consumer.stop.set()
+        consumer.join(10)
+        consumed = list(consumer.bodies)
     # Read every message back (a fresh connection): a confirmed sequence number
-    # that is not in the queue is a lost message.
+    # that the consumer did not get and that is not in the queue is a lost message.
     found = set()
     try:
         if conn is not None and conn.is_open:
@@ -191,10 +240,16 @@ def cmd_probe(args):
     except (pika.exceptions.AMQPError, OSError) as exc:
         events.append([round(time.monotonic() - start, 3), "read back failed: %r" % (exc,)])
         found = None
+    if found is not None:
+        found |= set(consumed)
+    extra = {}
+    if consumer is not None:
+        extra = dict(consumed=len(consumed), duplicates=len(consumed) - len(set(consumed)),
+                     consumer_reconnects=max(consumer.connects - 1, 0), consumer_failures=consumer.failures)
     out(sent=sent, confirmed=len(confirmed), connects=connects, reconnects=max(connects - 1, 0),
         failures=failures, lost=len(confirmed - found) if found is not None else None,
         gaps=gaps, longest_gap=max(gaps) if gaps else 0.0, interval=args.interval, events=events,
-        seconds=args.seconds, host=args.host)
+        seconds=args.seconds, host=args.host, **extra)
     return 0
 
 
@@ -247,6 +302,8 @@ def main():
         p.add_argument("--delete", action="store_true", help="publish: delete the queue afterwards")
         p.add_argument("--seconds", type=float, default=20)
         p.add_argument("--interval", type=float, default=0.02)
+        p.add_argument("--consumer", action="store_true",
+                       help="probe: a consumer reads the queue through the VIP meanwhile")
         p.add_argument("--connections", type=int, default=100)
     args = parser.parse_args()
     if args.command in ("publish", "consume") and not args.queue:

@@ -29,6 +29,18 @@ def real_server_vips(services, address):
     return {"ipv4": sorted(ipv4), "ipv6": sorted(ipv6), "labels": labels}
 
 
+def real_server_labels(services, address, address6=None):
+    """Which real server a host is in each virtual service: ``[{"service": label,
+    "server": real server label}]`` for every service with a real server at
+    ``address`` (or ``address6``), sorted. The day-2 playbooks name it so."""
+    out = []
+    for svc in services:
+        for rs in svc["real_servers"]:
+            if rs["ip"] == address or (address6 and rs.get("ip6") == address6):
+                out.append({"service": svc["label"], "server": rs["label"]})
+    return sorted(out, key=lambda item: (item["service"], item["server"]))
+
+
 def firewalld_redirect_rules(vips, owner="lbstack-real-server"):
     """The firewalld direct rules of the guide's method 4 for ``real_server_vips`` output.
 
@@ -101,6 +113,7 @@ def unit_stop_commands(lines):
 class FilterModule(object):
     def filters(self):
         return {"real_server_vips": real_server_vips,
+                "real_server_labels": real_server_labels,
                 "firewalld_redirect_rules": firewalld_redirect_rules,
                 "unit_stop_commands": unit_stop_commands,
                 "real_server_sysctls": real_server_sysctls,

@@ -190,11 +190,12 @@ def desired_states(module, svc, current):
     return out
 
 
-def haproxy_runtime(module, sock, backend, server, command):
-    answer = haproxy.socket_command(sock, "%s %s/%s %s" % (command[0], backend, server, command[1])).strip()
+def haproxy_runtime(module, sock, backend, server, state):
+    """Set one server's admin state through the runtime API."""
+    command = "set server %s/%s state %s" % (backend, server, HAPROXY_COMMAND[state])
+    answer = haproxy.socket_command(sock, command).strip()
     if answer:
-        module.fail_json(msg="HAProxy refused '%s %s/%s %s': %s" % (command[0], backend, server, command[1],
-                                                                      answer))
+        module.fail_json(msg="HAProxy refused '%s': %s" % (command, answer))
 
 
 def apply_haproxy(module, svc, states, changes):
@@ -228,8 +229,7 @@ def apply_haproxy(module, svc, states, changes):
         return engines.apply(module, "haproxy", files or {path: desired})
     engines.put_files(module, files)
     for label in sorted(changes):
-        haproxy_runtime(module, sock, svc["label"], label,
-                        ("set server", "state " + HAPROXY_COMMAND[effective[label]["state"]]))
+        haproxy_runtime(module, sock, svc["label"], label, effective[label]["state"])
     return False
 
 

@@ -5,7 +5,8 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.lbstack.rabbitmq.plugins.filter.real_server import (
-    FilterModule, firewalld_redirect_rules, nft_layout, real_server_sysctls, real_server_vips, unit_stop_commands)
+    FilterModule, firewalld_redirect_rules, nft_layout, real_server_labels, real_server_sysctls, real_server_vips,
+    unit_stop_commands)
 from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
 
 INVENTORY = {"groups": {"rabbitmq": ["rabbit1", "rabbit2"]},
@@ -89,3 +90,13 @@ def test_nft_layout_by_kernel(kernel, layout):
 def test_nft_layout_refuses_an_unreadable_release():
     with pytest.raises(ValueError, match="kernel release"):
         nft_layout("unknown")
+
+
+def test_real_server_labels_name_the_host_in_each_service():
+    services = [{"label": "B", "real_servers": [{"label": "Rabbit1", "ip": "198.18.0.21", "ip6": "2001:db8:18::21"}]},
+                {"label": "A", "real_servers": [{"label": "r1", "ip": "198.18.0.21", "ip6": None},
+                                                {"label": "r2", "ip": "198.18.0.22", "ip6": None}]},
+                {"label": "C", "real_servers": [{"label": "v6only", "ip": "198.18.0.99", "ip6": "2001:db8:18::21"}]}]
+    assert real_server_labels(services, "198.18.0.21", "2001:db8:18::21") == [
+        {"service": "A", "server": "r1"}, {"service": "B", "server": "Rabbit1"}, {"service": "C", "server": "v6only"}]
+    assert real_server_labels(services, "198.18.0.50") == []
