@@ -246,7 +246,10 @@ def overview(rows, states=None, replies=None):
                 "address": row.get("addr", ""),
                 "health": row.get("status"),
                 "check": row.get("check_status", ""),
-                "weight": _int_or_zero(row.get("weight")),
+                # A drained or halted server takes no new connections whatever its
+                # weight says (HAProxy shows the weight it will have back).
+                "weight": 0 if (row.get("status") or "").startswith(("DRAIN", "MAINT"))
+                else _int_or_zero(row.get("weight")),
                 "configured_weight": states.get((name, kind), {}).get("iweight", _int_or_zero(row.get("weight"))),
                 "conns": _int_or_zero(row.get("scur")),
                 "total_conns": _int_or_zero(row.get("stot")),

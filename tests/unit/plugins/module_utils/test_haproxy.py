@@ -161,3 +161,10 @@ def test_overview_with_agent_from_haproxy_30():
     # without the states the configured weight falls back to the current one
     assert haproxy.overview(rows)[0]["real_servers"][0]["configured_weight"] == 99
     assert haproxy.parse_servers_state("1\n") == {}
+
+
+def test_overview_drained_and_halted_servers_weigh_nothing():
+    # HAProxy 3.0 shows a drained server as "DRAIN (agent)" with the weight it will have back
+    text = SHOW_STAT.replace(",UP,", ",DRAIN (agent),", 1)
+    rs = haproxy.overview(haproxy.parse_show_stat(text))[0]["real_servers"][0]
+    assert (rs["health"], rs["weight"]) == ("DRAIN (agent)", 0)
