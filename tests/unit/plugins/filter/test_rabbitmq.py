@@ -6,8 +6,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.lbstack.rabbitmq.plugins.filter.rabbitmq import (quorum_members_offline, rabbitmq_held_data,
-                                                                    rabbitmq_upgrade_problem)
+from ansible_collections.lbstack.rabbitmq.plugins.filter.rabbitmq import (
+    quorum_members_offline, rabbitmq_held_data, rabbitmq_upgrade_problem)
 
 # What `rabbitmqctl export_definitions -` prints on a freshly installed node.
 FRESH = {
