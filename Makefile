@@ -11,13 +11,13 @@ ANSIBLE_WHEEL_VERSION := 12.3.0
 # (Galaxy is not reachable from the lab machines).
 COLLECTIONS := ansible/posix community/rabbitmq
 COLL_DIR    := .collections/ansible_collections
-APT_PACKAGES := podman runc netavark aardvark-dns slirp4netns uidmap fuse-overlayfs \
+APT_PACKAGES := chromium fonts-dejavu-core podman runc netavark aardvark-dns slirp4netns uidmap fuse-overlayfs \
                 iptables debootstrap openssh-client rsync python3-venv \
                 qemu-system-x86 qemu-utils e2fsprogs
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help deps venv lab lab-up lab-down lab-status test lint sanity unit molecule bench clean
+.PHONY: help deps venv lab lab-up lab-down lab-status overview test lint sanity unit molecule bench clean
 
 help:
 	@echo "make lab       build the local lab and deploy the full stack into it"
@@ -25,12 +25,14 @@ help:
 	@echo "               LAB_OS=debian12: Debian 12 hosts instead of Debian 13)"
 	@echo "make test      lint, sanity, unit tests and the molecule scenarios"
 	@echo "make lab-down  remove every container and network the lab made"
+	@echo "make overview  the lab's System Overview page (status.yml) and its screenshot for docs/"
 	@echo "make bench     benchmarks; figures go to tests/perf/results.md (MODE=l4_dr: Direct Routing;"
 	@echo "               MODE=agent: the feedback agent on loopback; ONLY=feedback: load change to"
-	@echo "               weight on the lab of MODE)"
+	@echo "               weight on the lab of MODE; ONLY=day2: rolling restart under load and drain"
+	@echo "               to the last connection on the lab of MODE)"
 
 deps: .stamp-deps
-.stamp-deps:
+.stamp-deps: Makefile
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
@@ -76,6 +78,13 @@ lab-down:
 
 lab-status: venv
 	$(LAB_ENV) $(PY) lab/labctl.py status
+
+# The System Overview page of the running lab, and its screenshot in headless
+# Chromium (docs/images/system-overview-MODE.png).
+OVERVIEW_HTML ?= /tmp/lbstack-overview-$(MODE).html
+overview: venv
+	ansible-playbook -i $(LAB_INVENTORY) playbooks/status.yml -e status_html=$(OVERVIEW_HTML)
+	$(PY) lab/overview_page.py screenshot $(OVERVIEW_HTML) docs/images/system-overview-$(MODE).png
 
 test: lint sanity unit molecule
 

@@ -169,8 +169,19 @@ class Consumer(threading.Thread):
                 self.stop.wait(0.2)
 
 
+def stop_requested(args, first=False):
+    """Whether --stop-file exists; at the start (first) an old one is removed."""
+    if not args.stop_file or not os.path.exists(args.stop_file):
+        return False
+    if first:
+        os.unlink(args.stop_file)
+        return False
+    return True
+
+
 def cmd_probe(args):
-    """Publish with confirms every --interval seconds for --seconds, reconnecting on failure."""
+    """Publish with confirms every --interval seconds for --seconds (or until
+    --stop-file exists), reconnecting on failure."""
     queue = args.queue or "lbstack.probe"
     consumer = None
     conn = ch = None
@@ -183,8 +194,11 @@ def cmd_probe(args):
     events = []
     start = time.monotonic()
     end = start + args.seconds
+    stop_requested(args, first=True)
     while time.monotonic() < end:
         tick = time.monotonic()
+        if stop_requested(args):
+            break
         try:
             if ch is None:
                 conn, ch = open_channel(args, queue)
@@ -249,19 +263,22 @@ def cmd_probe(args):
     out(sent=sent, confirmed=len(confirmed), connects=connects, reconnects=max(connects - 1, 0),
         failures=failures, lost=len(confirmed - found) if found is not None else None,
         gaps=gaps, longest_gap=max(gaps) if gaps else 0.0, interval=args.interval, events=events,
-        seconds=args.seconds, host=args.host, **extra)
+        seconds=round(time.monotonic() - start, 1), host=args.host, **extra)
     return 0
 
 
 def cmd_hold(args):
-    """Open N connections, use each one every second for --seconds; count the survivors."""
+    """Open N connections, use each one every second for --seconds (or until
+    --stop-file exists); count the survivors."""
     queue = args.queue or "lbstack.hold"
+    stop_requested(args, first=True)
+    start = time.monotonic()
     chans = []
     for _index in range(args.connections):
         chans.append(open_channel(args, queue))
     broken = set()
     end = time.monotonic() + args.seconds
-    while time.monotonic() < end:
+    while time.monotonic() < end and not stop_requested(args):
         for index, (conn, ch) in enumerate(chans):
             if index in broken:
                 continue
@@ -279,7 +296,7 @@ def cmd_hold(args):
                 broken.add(index)
     survivors = args.connections - len(broken)
     out(connections=args.connections, survived=survivors,
-        share=round(survivors / float(args.connections), 4), seconds=args.seconds)
+        share=round(survivors / float(args.connections), 4), seconds=round(time.monotonic() - start, 1))
     return 0
 
 
@@ -302,6 +319,8 @@ def main():
         p.add_argument("--delete", action="store_true", help="publish: delete the queue afterwards")
         p.add_argument("--seconds", type=float, default=20)
         p.add_argument("--interval", type=float, default=0.02)
+        p.add_argument("--stop-file", default=None,
+                       help="probe, hold: stop early once this file exists (removed at the start)")
         p.add_argument("--consumer", action="store_true",
                        help="probe: a consumer reads the queue through the VIP meanwhile")
         p.add_argument("--connections", type=int, default=100)

@@ -31,6 +31,9 @@ import tempfile
 
 ADMIN_DIR = "/var/lib/lbstack/admin"
 SERVICES_DIR = "/var/lib/lbstack/services"
+# keepalived's track file (roles/load_balancer/templates/keepalived.conf.j2):
+# 1 holds the balancer in standby (VRRP priority 1), 0 or no file releases it.
+STANDBY_FILE = "/var/lib/lbstack/vrrp-standby"
 STATES = ("online", "drained", "halted")
 
 
@@ -92,6 +95,19 @@ def effective(svc, admin_states):
         out[rs["label"]] = {"state": entry["state"], "weight": weight,
                             "weight_override": entry["weight"]}
     return out
+
+
+def standby_hold(filename=STANDBY_FILE):
+    """Whether the balancer is held in standby; None when the file holds
+    something keepalived would not read as 0 or 1."""
+    try:
+        with open(filename) as fh:
+            text = fh.read().strip()
+    except (IOError, OSError):
+        return False
+    if text in ("", "0"):
+        return False
+    return True if text == "1" else None
 
 
 def write_atomic(filename, content, mode=0o644):

@@ -82,6 +82,13 @@ vrrp_state:
   returned: always
   type: str
   sample: MASTER
+standby_hold:
+  description:
+    - Whether an operator holds this balancer in standby (VRRP priority 1, see C(playbooks/balancer_standby.yml));
+      null when the hold file has a value other than 0 or 1.
+  returned: always
+  type: bool
+  sample: false
 held_vips:
   description: The VIPs of O(vips) this host holds.
   returned: always
@@ -208,7 +215,7 @@ def main():
                                                 states)
     admin.describe(services, dict((svc["label"], svc) for svc in kept + dr), states)
     module.exit_json(changed=False, vrrp_state="MASTER" if held else "BACKUP",
-                     held_vips=held, services=services)
+                     standby_hold=admin.standby_hold(), held_vips=held, services=services)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,14 @@ each full lab run) measures the time from a load change on rabbit3 (a CPU load o
 70 % of its one CPU started, then ended) to the new weight on the active load
 balancer (lb1): HAProxy's agent-check or keepalived's misc_dynamic checker.
 
+--only day2 (with --mode l7_snat or l4_dr, on that converged lab; also part of
+each full lab run) measures rolling_restart.yml of the three brokers under load
+(a publisher with confirms every 50 ms and a consumer through the VIP): the
+playbook's total time, the longest gap between confirmed publishes, the
+confirmed messages lost; and the time from draining the broker with the most
+clients (drain.yml, then `rabbitmq-upgrade drain`) to its last client
+connection leaving, with 12 publishers that reconnect through the VIP.
+
 --mode agent needs no lab: it starts the feedback agent on loopback and
 measures its reply latency with 100 concurrent pollers (p50/p99 per run) and
 the CPU time the agent spends per 1000 polls.
@@ -208,6 +216,7 @@ def main_dr(args):
     wait_restored_dr()
     write_section(section_title("l4_dr"), dr_lines(figures, args))
     feedback_section("l4_dr", args.runs)
+    day2_section("l4_dr", args.runs)
 
 
 def dr_lines(f, args):
@@ -413,6 +422,110 @@ def feedback_section(mode, runs):
     write_section("## %s, %s, %s" % (MODES["feedback"], MODES[mode], lab_platform()), lines)
 
 
+def playbook(name, *extra):
+    inventory = "inventories/lab" if LAB_MODE[0] == "l7_snat" else "inventories/lab_dr"
+    start = time.monotonic()
+    run(["ansible-playbook", "-i", inventory, "playbooks/%s.yml" % name] + list(extra), cwd=ROOT)
+    return round(time.monotonic() - start, 1)
+
+
+LAB_MODE = ["l7_snat"]
+STOP = "/tmp/lbstack-bench-probe.stop"
+
+
+def probes(count, queue, consumer=False):
+    """``count`` reconnecting publishers with confirms through the VIP (until STOP exists)."""
+    extra = ["--consumer"] if consumer else []
+    return [subprocess.Popen(CLIENT + ["probe", "--seconds", "900", "--interval", "0.05", "--stop-file", STOP,
+                                       "--queue", "%s.%d" % (queue, i)] + extra + CREDS,
+                             stdout=subprocess.PIPE, text=True) for i in range(count)]
+
+
+def stop_probes(procs):
+    Path(STOP).touch()
+    reports = [json.loads(proc.communicate(timeout=120)[0]) for proc in procs]
+    return reports
+
+
+def client_connections(host):
+    """Client connections of the lab user on the broker at ``host``."""
+    out = ssh(host, "rabbitmqctl -q list_connections user --no-table-headers 2>/dev/null", check=False)
+    return sum(1 for line in out.splitlines() if line.strip() == "lbstack")
+
+
+def rolling_runs(runs):
+    out = []
+    for _run in range(runs):
+        procs = probes(1, "bench.rolling", consumer=True)
+        time.sleep(3)
+        seconds = playbook("rolling_restart")
+        time.sleep(3)
+        report = stop_probes(procs)[0]
+        out.append({"seconds": seconds, "gap": report["longest_gap"], "lost": report["lost"],
+                    "duplicates": report.get("duplicates", 0), "confirmed": report["confirmed"],
+                    "reconnects": report["reconnects"] + report.get("consumer_reconnects", 0)})
+    return out
+
+
+BROKERS = {"rabbit1": "198.18.0.21", "rabbit2": "198.18.0.22", "rabbit3": "198.18.0.23"}
+
+
+def drain_runs(runs, clients=12):
+    out = []
+    for _run in range(runs):
+        procs = probes(clients, "bench.drain")
+        time.sleep(5)
+        counts = dict((name, client_connections(host)) for name, host in BROKERS.items())
+        name = max(counts, key=counts.get)
+        start = time.monotonic()
+        balancers = playbook("drain", "-e", "server=" + name)
+        ssh(BROKERS[name], "rabbitmq-upgrade drain >/dev/null")
+        while client_connections(BROKERS[name]) > 0 and time.monotonic() - start < 120:
+            time.sleep(0.2)
+        last = round(time.monotonic() - start, 1)
+        ssh(BROKERS[name], "rabbitmq-upgrade revive >/dev/null")
+        playbook("online", "-e", "server=" + name)
+        reports = stop_probes(procs)
+        out.append({"server": name, "clients": counts[name], "balancers": balancers, "last": last,
+                    "lost": sum(r["lost"] or 0 for r in reports)})
+    return out
+
+
+def day2_section(mode, runs):
+    LAB_MODE[0] = mode
+    (wait_restored if mode == "l7_snat" else wait_restored_dr)()
+    rolling = rolling_runs(runs)
+    drains = drain_runs(runs)
+    med = statistics.median
+
+    def figures(rows, key, fmt="%.1f"):
+        return "median %s (runs: %s)" % (fmt % med(r[key] for r in rows), ", ".join(fmt % r[key] for r in rows))
+
+    lines = [
+        "Written by `make bench MODE=%s ONLY=day2` on %s, on the lab. Rolling restart: `rolling_restart.yml` "
+        "(three brokers, one at a time) while a publisher with confirms (every 50 ms) and a consumer run "
+        "through the VIP. Drain: 12 reconnecting publishers through the VIP; the broker with the most of "
+        "them is drained on the balancers (`drain.yml`), then put in maintenance (`rabbitmq-upgrade drain`, "
+        "which closes its client connections); the time runs from the start of `drain.yml` to its last "
+        "client connection gone (read every 0.2 s). Medians of %d runs." % (mode, datetime.date.today().isoformat(), runs),
+        "",
+        "| figure | result | target |",
+        "|---|---|---|",
+        "| rolling restart, total | %s s | |" % figures(rolling, "seconds"),
+        "| rolling restart, longest publish gap | %s s | |" % figures(rolling, "gap", "%.2f"),
+        "| rolling restart, confirmed messages lost | %d of %d | 0 |"
+        % (sum(r["lost"] or 0 for r in rolling), sum(r["confirmed"] for r in rolling)),
+        "| rolling restart, duplicates delivered / client reconnects | %d / %d | |"
+        % (sum(r["duplicates"] for r in rolling), sum(r["reconnects"] for r in rolling)),
+        "| drain.yml on both balancers | %s s | |" % figures(drains, "balancers"),
+        "| drain start to the last client connection gone | %s s (%s clients on the node) | |"
+        % (figures(drains, "last"), ", ".join(str(r["clients"]) for r in drains)),
+        "| confirmed messages lost while draining | %d | 0 |" % sum(r["lost"] for r in drains),
+        "",
+    ]
+    write_section("## Day-2 operations, %s, %s" % (MODES[mode], lab_platform()), lines)
+
+
 def section_order(title):
     """Modes in MODES order, and within one the newest platform first."""
     mode = next((i for i, name in enumerate(MODES.values()) if title.startswith("## " + name)), len(MODES))
@@ -465,12 +578,12 @@ def main():
     parser.add_argument("--idle-minutes", type=float, default=10)
     parser.add_argument("--skip-cold", action="store_true")
     parser.add_argument("--mode", choices=sorted(set(MODES) - {"feedback"}), default="l7_snat")
-    parser.add_argument("--only", choices=["feedback"])
+    parser.add_argument("--only", choices=["feedback", "day2"])
     args = parser.parse_args()
-    if args.only == "feedback":
+    if args.only:
         if args.mode == "agent":
-            raise SystemExit("bench: --only feedback runs on a lab: --mode l7_snat or l4_dr")
-        feedback_section(args.mode, args.runs)
+            raise SystemExit("bench: --only %s runs on a lab: --mode l7_snat or l4_dr" % args.only)
+        (feedback_section if args.only == "feedback" else day2_section)(args.mode, args.runs)
         return
     if args.mode == "l4_dr":
         main_dr(args)
@@ -495,6 +608,7 @@ def main():
     figures["idle"] = (args.idle_minutes, idle(args.idle_minutes))
     write(figures, args)
     feedback_section("l7_snat", args.runs)
+    day2_section("l7_snat", args.runs)
 
 
 def write(f, args):

@@ -79,3 +79,11 @@ def test_describe_adds_the_model_and_admin_states():
         view = [{"label": "SVC", "real_servers": [{"label": "r1"}, {"label": "r2"}]}]
         admin.describe(view, {"SVC": svc}, {"SVC": states})
         assert view[0]["admin_state"] == whole
+
+
+def test_standby_hold(tmp_path):
+    hold = tmp_path / "vrrp-standby"
+    assert admin.standby_hold(str(hold)) is False
+    for text, held in (("0\n", False), ("", False), ("1\n", True), ("2\n", None), ("x", None)):
+        hold.write_text(text)
+        assert admin.standby_hold(str(hold)) is held
