@@ -110,8 +110,10 @@ def standby_hold(filename=STANDBY_FILE):
     return True if text == "1" else None
 
 
-def write_atomic(filename, content, mode=0o644):
-    """Write ``content`` to ``filename`` atomically (``None`` removes it)."""
+def write_atomic(filename, content, mode=0o644, move=os.rename):
+    """Write ``content`` to ``filename`` atomically (``None`` removes it): a
+    temporary file in the same directory, then ``move`` (``os.rename``, or a
+    module's ``atomic_move``, which keeps an existing file's owner and mode)."""
     if content is None:
         if os.path.exists(filename):
             os.unlink(filename)
@@ -124,7 +126,7 @@ def write_atomic(filename, content, mode=0o644):
         with os.fdopen(fd, "w") as handle:
             handle.write(content)
         os.chmod(tmp, mode)
-        os.rename(tmp, filename)
+        move(tmp, filename)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -168,6 +170,16 @@ def load_services(services_dir):
     return out
 
 
+def service_state(server_states):
+    """A virtual service's admin state from its real servers': halted or drained
+    when every one is; drained when none is online (some halted, some drained);
+    else online."""
+    kinds = set(server_states)
+    if len(kinds) == 1 and kinds != {"online"}:
+        return kinds.pop()
+    return "drained" if kinds and kinds <= {"drained", "halted"} else "online"
+
+
 def describe(services, models, states):
     """Add each service's mode, VIPs and ports, and each real server's admin state
     (HAProxy's overview has no model), and the service's own admin state."""
@@ -186,6 +198,4 @@ def describe(services, models, states):
             state = effective_states.get(rs["label"], {"state": "online", "weight_override": None})
             rs.setdefault("admin_state", state["state"])
             rs.setdefault("weight_override", state["weight_override"])
-        kinds = set(rs["admin_state"] for rs in entry["real_servers"])
-        entry["admin_state"] = (kinds.pop() if len(kinds) == 1 and kinds != {"online"} else
-                                "drained" if kinds and kinds <= {"drained", "halted"} else "online")
+        entry["admin_state"] = service_state(rs["admin_state"] for rs in entry["real_servers"])

@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -50,10 +51,25 @@ ENGINE_ARGS = dict(
 )
 
 
+ENGINE_PATHS = ("config_file", "fragment_dir", "unit")
+
+
 def fill_defaults(params, engine):
-    for key in ("config_file", "fragment_dir", "unit"):
+    for key in ENGINE_PATHS:
         if params.get(key) is None:
             params[key] = ENGINES[engine][key]
+
+
+@contextlib.contextmanager
+def for_engine(module, engine):
+    """``module.params`` with ``engine``'s paths filled in, for a module that
+    serves services of both engines in one run; restored afterwards."""
+    saved = dict((key, module.params.get(key)) for key in ENGINE_PATHS)
+    fill_defaults(module.params, engine)
+    try:
+        yield
+    finally:
+        module.params.update(saved)
 
 
 def read_text(path):
@@ -68,18 +84,7 @@ def put_files(module, files):
     """Write (or remove, for ``None``) each path atomically. A file that exists
     keeps its owner and mode (atomic_move); a new one is 0644."""
     for path, content in sorted(files.items()):
-        if content is None:
-            if os.path.exists(path):
-                os.unlink(path)
-            continue
-        directory = os.path.dirname(path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".lbstack-")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, path)
+        admin.write_atomic(path, content, move=module.atomic_move)
 
 
 def validate(module, engine, files):

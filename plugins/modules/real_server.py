@@ -334,15 +334,12 @@ def set_service(module, svc, result):
                            admin.render(after["state"], after["weight"]))
     # Applied also without a change of the file: an engine that lost the state
     # (a fragment written by hand, a table edited) gets it back.
-    engine_params = dict(params)
-    for key in ("config_file", "fragment_dir", "unit"):
-        module.params[key] = engine_params[key] or engines.ENGINES[svc["engine"]][key]
-    if svc["engine"] == "haproxy":
-        if apply_haproxy(module, svc, states, changes or wanted):
-            result["reloaded"] = result["changed"] = True
-    else:
-        apply_keepalived(module, svc, states, changes or wanted)
-    module.params.update((key, engine_params[key]) for key in ("config_file", "fragment_dir", "unit"))
+    with engines.for_engine(module, svc["engine"]):
+        if svc["engine"] == "haproxy":
+            if apply_haproxy(module, svc, states, changes or wanted):
+                result["reloaded"] = result["changed"] = True
+        else:
+            apply_keepalived(module, svc, states, changes or wanted)
 
 
 def main():

@@ -87,3 +87,10 @@ def test_standby_hold(tmp_path):
     for text, held in (("0\n", False), ("", False), ("1\n", True), ("2\n", None), ("x", None)):
         hold.write_text(text)
         assert admin.standby_hold(str(hold)) is held
+
+
+@pytest.mark.parametrize("states, expected", [
+    (["halted", "halted"], "halted"), (["drained"], "drained"), (["drained", "halted"], "drained"),
+    (["online", "halted"], "online"), (["online"], "online"), ([], "online")])
+def test_service_state(states, expected):
+    assert admin.service_state(states) == expected
