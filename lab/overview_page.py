@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Open the System Overview page (status.yml -e status_html=PATH) in headless Chromium.
 
     overview_page.py rows PAGE            print each rendered row as JSON: kind (vs or rs),

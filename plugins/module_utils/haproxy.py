@@ -218,6 +218,17 @@ def parse_servers_state(text):
     return out
 
 
+def _server_address(addr):
+    """``show stat``'s address of a server: port 0 means the server line has
+    none (connections go to the port the client asked for), so leave it out."""
+    addr = addr or ""
+    if addr.endswith(":0"):
+        addr = addr[:-2]
+        if addr.startswith("[") and addr.endswith("]"):
+            addr = addr[1:-1]
+    return addr
+
+
 def overview(rows, states=None, replies=None):
     """Group ``show stat`` rows into virtual services with their real servers.
 
@@ -243,7 +254,7 @@ def overview(rows, states=None, replies=None):
         else:
             entry["real_servers"].append({
                 "label": kind,
-                "address": row.get("addr", ""),
+                "address": _server_address(row.get("addr")),
                 "health": row.get("status"),
                 "check": row.get("check_status", ""),
                 # A drained or halted server takes no new connections whatever its

@@ -168,3 +168,13 @@ def test_overview_drained_and_halted_servers_weigh_nothing():
     text = SHOW_STAT.replace(",UP,", ",DRAIN (agent),", 1)
     rs = haproxy.overview(haproxy.parse_show_stat(text))[0]["real_servers"][0]
     assert (rs["health"], rs["weight"]) == ("DRAIN (agent)", 0)
+
+
+def test_overview_leaves_out_port_0_of_a_server_without_port():
+    """HAProxy 3.0 on the lab: ``server rabbit1 198.18.0.21`` (no port) shows as
+    ``198.18.0.21:0``; an IPv6 server as ``[addr]:0``."""
+    services = haproxy.overview(haproxy.parse_show_stat((FIXTURES / "haproxy-3.0-show-stat.csv").read_text()))
+    assert [rs["address"] for rs in services[0]["real_servers"]] == ["198.18.0.21", "198.18.0.22", "198.18.0.23"]
+    assert haproxy._server_address("[2001:db8:18::21]:0") == "2001:db8:18::21"
+    assert haproxy._server_address("198.18.0.21:5672") == "198.18.0.21:5672"
+    assert haproxy._server_address(None) == ""
