@@ -234,16 +234,29 @@ def apply_haproxy(module, svc, states, changes):
 
 
 def ipvs_rows(table, svc, label):
-    """The IPVS rows (vip, port, rip, rport) of real server ``label`` of ``svc``."""
+    """The IPVS rows ((vip, port), (rip, rport), weight) of real server ``label`` of ``svc``."""
     rows = []
     index = dict(((v["vip"], v["port"]), v) for v in table or [] if v["protocol"] == "tcp")
+    rs = [r for r in svc["real_servers"] if r["label"] == label][0]
     for endpoint, want in keepalived.expected_table(svc).items():
-        rs = [r for r in svc["real_servers"] if r["label"] == label][0]
+        present = dict(((r["ip"], r["port"]), r["weight"]) for r in index.get(endpoint, {}).get("real_servers", []))
         for rip in want["real_servers"]:
-            if rip[0] in (rs["ip"], rs.get("ip6")) and any(
-                    (r["ip"], r["port"]) == rip for r in index.get(endpoint, {}).get("real_servers", [])):
-                rows.append((endpoint, rip))
+            if rip[0] in (rs["ip"], rs.get("ip6")) and rip in present:
+                rows.append((endpoint, rip, present[rip]))
     return rows
+
+
+def zero_weights(module, ipvsadm, svc, effective, changes):
+    """Weight 0 on each IPVS row of a drained or halted server that has another."""
+    table = engines.ipvs_table(module)
+    for label in sorted(changes):
+        if effective[label]["state"] == "online":
+            continue
+        for (vip, port), (rip, rport), weight in ipvs_rows(table, svc, label):
+            if weight:
+                fmt = "[%s]:%d" if ":" in vip else "%s:%d"
+                module.run_command([ipvsadm, "-e", "-t", fmt % (vip, port), "-r", fmt % (rip, rport),
+                                    "-g", "-w", "0"], check_rc=True)
 
 
 def apply_keepalived(module, svc, states, changes):
@@ -253,14 +266,16 @@ def apply_keepalived(module, svc, states, changes):
     if ipvsadm is None or not engines.unit_active(module):
         return
     effective = admin.effective(svc, states)
-    table = engines.ipvs_table(module)
-    for label in sorted(changes):
-        if effective[label]["state"] == "online":
-            continue
-        for (vip, port), (rip, rport) in ipvs_rows(table, svc, label):
-            fmt = "[%s]:%d" if ":" in vip else "%s:%d"
-            module.run_command([ipvsadm, "-e", "-t", fmt % (vip, port), "-r", fmt % (rip, rport),
-                                "-g", "-w", "0"], check_rc=True)
+    zero_weights(module, ipvsadm, svc, effective, changes)
+    if any(effective[label]["state"] != "online" for label in changes):
+        # A checker run that began before the state file was written can still
+        # report the old weight, and keepalived applies it when it differs from
+        # that checker's previous result: hold weight 0 until every such run
+        # has ended (misc_timeout), so no new connection reaches the server.
+        settle = time.time() + keepalived.FEEDBACK_TIMEOUT + 1
+        while time.time() < settle:
+            time.sleep(0.5)
+            zero_weights(module, ipvsadm, svc, effective, changes)
     healthy = engines.healthy_real_servers(module, [svc])
     deadline = time.time() + module.params["confirm_timeout"]
     while True:
