@@ -66,6 +66,7 @@ SSH = ["ssh", "-F", "/var/lib/lbstack-lab/ssh_config"]
 CREDS = ["--user", "lbstack", "--password", "lab-only-not-a-secret"]
 VIP, LB1, LB2, RABBIT1 = "198.18.0.100", "198.18.0.11", "198.18.0.12", "198.18.0.21"
 RESULTS = ROOT / "tests/perf/results.md"
+INVENTORIES = {"l7_snat": "inventories/lab", "l4_dr": "inventories/lab_dr"}
 RABBIT3, RABBIT3_6 = "198.18.0.23", "2001:db8:18::23"
 MODES = {"l7_snat": "Layer 7 SNAT (HAProxy)", "l4_dr": "Layer 4 Direct Routing (IPVS)",
          "agent": "Feedback agent on loopback", "feedback": "Feedback agent to weight"}
@@ -402,7 +403,7 @@ def feedback_timing(mode, runs):
 def feedback_section(mode, runs):
     times = feedback_timing(mode, runs)
     med = statistics.median
-    inventory = ROOT / ("inventories/lab" if mode == "l7_snat" else "inventories/lab_dr")
+    inventory = ROOT / INVENTORIES[mode]
     service = yaml.safe_load((inventory / "group_vars/all.yml").read_text())["lbstack_virtual_services"][0]
     interval = service.get("feedback_interval", 2)
     engine = "HAProxy agent-check" if mode == "l7_snat" else "keepalived MISC_CHECK misc_dynamic (HTTP method)"
@@ -424,14 +425,12 @@ def feedback_section(mode, runs):
     write_section("## %s, %s, %s" % (MODES["feedback"], MODES[mode], lab_platform()), lines)
 
 
-def playbook(name, *extra):
-    inventory = "inventories/lab" if LAB_MODE[0] == "l7_snat" else "inventories/lab_dr"
+def playbook(mode, name, *extra):
     start = time.monotonic()
-    run([PLAYBOOK, "-i", inventory, "playbooks/%s.yml" % name] + list(extra), cwd=ROOT)
+    run([PLAYBOOK, "-i", INVENTORIES[mode], "playbooks/%s.yml" % name] + list(extra), cwd=ROOT)
     return round(time.monotonic() - start, 1)
 
 
-LAB_MODE = ["l7_snat"]
 BROKERS = {"rabbit1": "198.18.0.21", "rabbit2": "198.18.0.22", "rabbit3": "198.18.0.23"}
 STOP = "/tmp/lbstack-bench-probe.stop"
 
@@ -459,12 +458,12 @@ def client_connections(name):
                if line.split("\t")[0] == "lbstack" and "<rabbit@%s." % name in line)
 
 
-def rolling_runs(runs):
+def rolling_runs(mode, runs):
     out = []
     for _run in range(runs):
         procs = probes(1, "bench.rolling", consumer=True)
         time.sleep(3)
-        seconds = playbook("rolling_restart")
+        seconds = playbook(mode, "rolling_restart")
         time.sleep(3)
         report = stop_probes(procs)[0]
         out.append({"seconds": seconds, "gap": report["longest_gap"], "lost": report["lost"],
@@ -473,7 +472,7 @@ def rolling_runs(runs):
     return out
 
 
-def drain_runs(runs, clients=12):
+def drain_runs(mode, runs, clients=12):
     out = []
     for _run in range(runs):
         procs = probes(clients, "bench.drain")
@@ -481,7 +480,7 @@ def drain_runs(runs, clients=12):
         counts = dict((name, client_connections(name)) for name in BROKERS)
         name = max(counts, key=counts.get)
         start = time.monotonic()
-        balancers = playbook("drain", "-e", "server=" + name)
+        balancers = playbook(mode, "drain", "-e", "server=" + name)
         maintenance = time.monotonic()
         ssh(BROKERS[name], "rabbitmq-upgrade drain >/dev/null")
         while client_connections(name) != 0 and time.monotonic() - start < 120:
@@ -489,7 +488,7 @@ def drain_runs(runs, clients=12):
         last = round(time.monotonic() - start, 1)
         after = round(time.monotonic() - maintenance, 1)
         ssh(BROKERS[name], "rabbitmq-upgrade revive >/dev/null")
-        playbook("online", "-e", "server=" + name)
+        playbook(mode, "online", "-e", "server=" + name)
         reports = stop_probes(procs)
         out.append({"server": name, "clients": counts[name], "balancers": balancers, "last": last, "after": after,
                     "lost": sum(r["lost"] or 0 for r in reports)})
@@ -497,11 +496,10 @@ def drain_runs(runs, clients=12):
 
 
 def day2_section(mode, runs):
-    LAB_MODE[0] = mode
     (wait_restored if mode == "l7_snat" else wait_restored_dr)()
     try:
-        rolling = rolling_runs(runs)
-        drains = drain_runs(runs)
+        rolling = rolling_runs(mode, runs)
+        drains = drain_runs(mode, runs)
     finally:
         Path(STOP).touch()  # no client left behind when a run fails
     med = statistics.median
