@@ -17,7 +17,7 @@ APT_PACKAGES := chromium fonts-dejavu-core podman runc netavark aardvark-dns sli
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help deps venv lab lab-up lab-down lab-status overview test lint sanity unit molecule bench clean
+.PHONY: help deps venv lab lab-up lab-down lab-status overview test lint sanity unit molecule bench chaos clean
 
 help:
 	@echo "make lab       build the local lab and deploy the full stack into it"
@@ -29,7 +29,13 @@ help:
 	@echo "make bench     benchmarks; figures go to tests/perf/results.md (MODE=l4_dr: Direct Routing;"
 	@echo "               MODE=agent: the feedback agent on loopback; ONLY=feedback: load change to"
 	@echo "               weight on the lab of MODE; ONLY=day2: rolling restart under load and drain"
-	@echo "               to the last connection on the lab of MODE)"
+	@echo "               to the last connection on the lab of MODE; ONLY=failover: client gap when"
+	@echo "               the master dies or stops (RUNS=20 for a p99); ONLY=spurious CONDITION=idle|load"
+	@echo "               MINUTES=30: VRRP transitions on a steady pair; MODE=l4_dr ONLY=sync: 1000 connections"
+	@echo "               through a director failover, hard and graceful)"
+	@echo "make chaos     deploy the lab (MODE=l4_dr: Direct Routing) and break it on purpose: keepalived"
+	@echo "               killed, master lost, split brain, brokers killed, reload storms (ONLY=case,case);"
+	@echo "               lost and duplicated messages per case to tests/perf/results.md"
 
 deps: .stamp-deps
 .stamp-deps: Makefile
@@ -108,11 +114,27 @@ sanity: venv
 	cd .build/ansible_collections/lbstack/rabbitmq && git init -q . && git add -A && \
 	  ansible-test sanity --python 3.11 --color no --requirements
 
+# One scenario at a time, each one's output kept in .build/molecule-<name>.log
+# and its duration in .build/molecule-times.txt; a failed scenario's failed
+# tasks are printed again at the end, where a CI log's tail shows them.
+MOLECULE_SCENARIOS ?= debian12 default l4_dr real_server
 molecule: venv
-	molecule test --all
+	@mkdir -p .build && : > .build/molecule-times.txt
+	@for s in $(MOLECULE_SCENARIOS); do \
+	  start=$$(date +%s); rc=0; \
+	  molecule test -s $$s 2>&1 | tee .build/molecule-$$s.log || rc=$$?; \
+	  echo "molecule scenario $$s: $$(( $$(date +%s) - start )) s, exit $$rc" | tee -a .build/molecule-times.txt; \
+	  if [ $$rc -ne 0 ]; then $(PY) tools/molecule_failures.py .build/molecule-$$s.log; cat .build/molecule-times.txt; exit $$rc; fi; \
+	done; cat .build/molecule-times.txt
 
 bench: venv
-	$(LAB_ENV) $(PY) tests/perf/bench.py --mode $(MODE) $(if $(ONLY),--only $(ONLY))
+	$(LAB_ENV) $(PY) tests/perf/bench.py --mode $(MODE) $(if $(ONLY),--only $(ONLY)) \
+	  $(if $(RUNS),--runs $(RUNS)) $(if $(CONDITION),--condition $(CONDITION)) $(if $(MINUTES),--minutes $(MINUTES))
+
+# The chaos suite (tests/chaos/chaos.py): deploys the lab of MODE, then breaks
+# it on purpose case by case (ONLY=case,case for some); figures to tests/perf/results.md.
+chaos: lab
+	$(LAB_ENV) $(PY) tests/chaos/chaos.py --mode $(MODE) $(if $(ONLY),--only $(ONLY))
 
 clean: lab-down
 	rm -rf $(VENV) .collections .build .stamp-deps

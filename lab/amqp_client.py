@@ -2,7 +2,9 @@
 
 Every command prints one JSON object on stdout.
 
-    amqp_client.py roundtrip --host VIP          one message there and back
+    amqp_client.py roundtrip --host VIP          one message there and back (with
+        --port 5671 --tls-ca CA over TLS, the server's certificate verified; the
+        report names its subject)
     amqp_client.py publish --count 1000 --queue Q   persistent, publisher confirms
     amqp_client.py consume --count 1000 --queue Q   get and ack them all
     amqp_client.py probe --seconds 20 --interval 0.02   publish with confirms on a timer,
@@ -11,8 +13,11 @@ Every command prints one JSON object on stdout.
         not in the queue when read back at the end (lost); with --consumer a consumer
         reads the queue through the VIP meanwhile (reconnecting too), and lost counts
         what neither it nor the read-back found
-    amqp_client.py hold --connections 100 --seconds 30   long-lived connections,
-        each one used every second; reports how many stayed open and working
+    amqp_client.py hold --connections 100 --seconds 30 [--every 1]   long-lived
+        connections, each one publishing every --every seconds; reports how many
+        stayed open and working
+    amqp_client.py churn --seconds 60 [--stop-file F]   new connections one after
+        another (open, publish with a confirm, close); reports the failed ones
 
 Credentials come from --user/--password or AMQP_USER/AMQP_PASSWORD.
 Queues are durable quorum queues, the collection's documented default;
@@ -23,6 +28,7 @@ default queue type decides (quorum on RabbitMQ 4.0 as the collection sets it).
 import argparse
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -43,11 +49,28 @@ TCP_OPTIONS = {"TCP_KEEPIDLE": 1, "TCP_KEEPINTVL": 1, "TCP_KEEPCNT": 3}
 
 
 def params(args, attempts=1):
+    tls = None
+    if args.tls_ca:
+        # TLS to the broker, through the VIP: its certificate must chain to the CA
+        # and name the address (or name) connected to.
+        context = ssl.create_default_context(cafile=args.tls_ca)
+        tls = pika.SSLOptions(context, server_hostname=args.host)
     return pika.ConnectionParameters(
         host=args.host, port=args.port, virtual_host="/",
         credentials=pika.PlainCredentials(args.user, args.password),
         heartbeat=args.heartbeat, blocked_connection_timeout=30, tcp_options=TCP_OPTIONS,
-        socket_timeout=5, stack_timeout=5, connection_attempts=attempts, retry_delay=0.2)
+        socket_timeout=5, stack_timeout=5, connection_attempts=attempts, retry_delay=0.2,
+        ssl_options=tls)
+
+
+def peer_certificate(conn):
+    """The subject of the certificate the server showed (TLS connections), as
+    ``{"commonName": ...}``, or None."""
+    sock = getattr(getattr(conn._impl, "_transport", None), "_sock", None)
+    if not isinstance(sock, ssl.SSLSocket):
+        return None
+    cert = sock.getpeercert() or {}
+    return dict(item[0] for item in cert.get("subject", ()))
 
 
 def queue_args(args):
@@ -82,9 +105,10 @@ def cmd_roundtrip(args):
         if got is None:
             time.sleep(0.05)
     server = conn._impl.server_properties or {}
+    certificate = peer_certificate(conn)
     conn.close()
     ok = got == body
-    out(ok=ok, host=args.host, port=args.port, queue=queue, message=body.decode(),
+    out(ok=ok, host=args.host, port=args.port, queue=queue, message=body.decode(), tls_subject=certificate,
         received=got.decode() if got else None,
         cluster_name=(server.get("cluster_name") or b"").decode() if isinstance(
             server.get("cluster_name"), bytes) else server.get("cluster_name"),
@@ -191,6 +215,7 @@ def cmd_probe(args):
     gaps = []
     sent = 0
     confirmed = set()
+    since_connect = 0
     events = []
     start = time.monotonic()
     end = start + args.seconds
@@ -209,12 +234,14 @@ def cmd_probe(args):
                         consumer = Consumer(args, queue)
                         consumer.start()
                 events.append([round(time.monotonic() - start, 3), "connected"])
+                since_connect = 0
             sent += 1
             # The body is the sequence number, so that the check at the end can
             # find every confirmed message that went missing.
             ch.basic_publish("", queue, str(sent).encode(), mandatory=True,
                              properties=pika.BasicProperties(delivery_mode=2))
             confirmed.add(sent)
+            since_connect += 1
             now = time.monotonic()
             if last_ok is not None and now - last_ok > 3 * args.interval + 0.05:
                 gaps.append(round(now - last_ok, 3))
@@ -260,7 +287,7 @@ def cmd_probe(args):
     if consumer is not None:
         extra = dict(consumed=len(consumed), duplicates=len(consumed) - len(set(consumed)),
                      consumer_reconnects=max(consumer.connects - 1, 0), consumer_failures=consumer.failures)
-    out(sent=sent, confirmed=len(confirmed), connects=connects, reconnects=max(connects - 1, 0),
+    out(sent=sent, confirmed=len(confirmed), confirmed_last_connection=since_connect, connects=connects, reconnects=max(connects - 1, 0),
         failures=failures, lost=len(confirmed - found) if found is not None else None,
         gaps=gaps, longest_gap=max(gaps) if gaps else 0.0, interval=args.interval, events=events,
         seconds=round(time.monotonic() - start, 1), host=args.host, **extra)
@@ -270,14 +297,24 @@ def cmd_probe(args):
 def cmd_hold(args):
     """Open N connections, use each one every second for --seconds (or until
     --stop-file exists); count the survivors."""
-    queue = args.queue or "lbstack.hold"
+    # Without --queue each hold publishes to a queue of its own, deleted at the
+    # end: another hold that ends first must not delete the queue this one uses.
+    queue = args.queue or "lbstack.hold.%d" % os.getpid()
     stop_requested(args, first=True)
+    raise_open_files(args.connections + 64)
     start = time.monotonic()
     chans = []
     for _index in range(args.connections):
         chans.append(open_channel(args, queue))
+    if args.ready_file:
+        with open(args.ready_file, "w", encoding="utf-8") as handle:
+            handle.write("%d\n" % len(chans))
     broken = set()
     end = time.monotonic() + args.seconds
+    # Each connection's turn comes every --every seconds; the turns are spread
+    # over the period, so the load is steady rather than one burst.
+    step = args.every / float(len(chans))
+    turn = time.monotonic()
     while time.monotonic() < end and not stop_requested(args):
         for index, (conn, ch) in enumerate(chans):
             if index in broken:
@@ -287,7 +324,10 @@ def cmd_hold(args):
                 conn.process_data_events(0)
             except (pika.exceptions.AMQPError, OSError):
                 broken.add(index)
-        time.sleep(1)
+            turn += step
+            delay = turn - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
     for index, (conn, ch) in enumerate(chans):
         if index not in broken:
             try:
@@ -295,18 +335,64 @@ def cmd_hold(args):
             except Exception:
                 broken.add(index)
     survivors = args.connections - len(broken)
+    if not args.queue:
+        delete_queue(args, queue)
     out(connections=args.connections, survived=survivors,
         share=round(survivors / float(args.connections), 4), seconds=round(time.monotonic() - start, 1))
+    return 0
+
+
+def delete_queue(args, queue):
+    """Delete a queue this command made for itself, on a fresh connection (best effort)."""
+    try:
+        conn, ch = open_channel(args, None)
+        ch.queue_delete(queue)
+        conn.close()
+    except (pika.exceptions.AMQPError, OSError):
+        pass
+
+
+def raise_open_files(wanted):
+    """A process holding many connections needs a descriptor each."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+
+
+def cmd_churn(args):
+    """New connections one after another until --seconds or --stop-file: each
+    opens, publishes one message with a confirm and closes."""
+    queue = args.queue or "lbstack.churn"
+    stop_requested(args, first=True)
+    start = time.monotonic()
+    end = start + args.seconds
+    made = failed = 0
+    errors = []
+    while time.monotonic() < end and not stop_requested(args):
+        made += 1
+        try:
+            conn, ch = open_channel(args, queue)
+            ch.basic_publish("", queue, b"c", mandatory=True)
+            conn.close()
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            failed += 1
+            if len(errors) < 10:
+                errors.append([round(time.monotonic() - start, 3), repr(exc)])
+    delete_queue(args, queue)
+    out(connections=made, failed=failed, errors=errors, seconds=round(time.monotonic() - start, 1))
     return 0
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("roundtrip", "publish", "consume", "probe", "hold"):
+    for name in ("roundtrip", "publish", "consume", "probe", "hold", "churn"):
         p = sub.add_parser(name)
         p.add_argument("--host", default="198.18.0.100")
         p.add_argument("--port", type=int, default=5672)
+        p.add_argument("--tls-ca", default=None,
+                       help="TLS (AMQPS): verify the server's certificate with this CA file and --host")
         p.add_argument("--user", default=os.environ.get("AMQP_USER", "lbstack"))
         p.add_argument("--password", default=os.environ.get("AMQP_PASSWORD", ""))
         p.add_argument("--heartbeat", type=int, default=30)
@@ -320,10 +406,12 @@ def main():
         p.add_argument("--seconds", type=float, default=20)
         p.add_argument("--interval", type=float, default=0.02)
         p.add_argument("--stop-file", default=None,
-                       help="probe, hold: stop early once this file exists (removed at the start)")
+                       help="probe, hold, churn: stop early once this file exists (removed at the start)")
         p.add_argument("--consumer", action="store_true",
                        help="probe: a consumer reads the queue through the VIP meanwhile")
         p.add_argument("--connections", type=int, default=100)
+        p.add_argument("--every", type=float, default=1.0, help="hold: seconds between two uses of a connection")
+        p.add_argument("--ready-file", default=None, help="hold: written once every connection is open")
     args = parser.parse_args()
     if args.command in ("publish", "consume") and not args.queue:
         parser.error("--queue is required")

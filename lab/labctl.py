@@ -14,7 +14,8 @@ own cached images, so switching back and forth builds each only once.
     labctl.py up --fresh   remove the lab hosts first (molecule uses this)
     labctl.py down      remove containers, network, and undo host IPv6 forwarding
     labctl.py status    one line per lab host
-    labctl.py kill HOST   hard-stop one lab host (a host failure for the tests); `up` restarts it
+    labctl.py kill HOST   hard-stop one lab host as a power loss would (off the network, then
+                          killed: a failure for the tests); `up` restarts it
 """
 
 import argparse
@@ -53,14 +54,19 @@ IPV6_FORWARDING = Path("/proc/sys/net/ipv6/conf/all/forwarding")
 # /proc/sys stays read-only inside the containers (never unmask it: that would
 # let the container write this machine's own kernel settings).
 GROUP_OPTIONS = {
+    # IPC_LOCK: keepalived's VRRP process locked in memory (load_balancer_vrrp_realtime).
+    # Its realtime priority stays refused here: podman's parent cgroup has no
+    # realtime budget (cpu.rt_runtime_us 0), and the lab leaves the machine's
+    # cgroups alone; the Direct Routing directors (VMs) get it.
     "load_balancers": [
-        "--cap-add=NET_ADMIN", "--cap-add=NET_RAW",
+        "--cap-add=NET_ADMIN", "--cap-add=NET_RAW", "--cap-add=IPC_LOCK",
         "--sysctl=net.ipv4.ip_nonlocal_bind=1",
         "--sysctl=net.ipv6.ip_nonlocal_bind=1",
     ],
     # One CPU each: a broker's load shows in its own cgroup (the feedback agent
     # reads it there), not on the others, as on separate machines.
-    "rabbitmq": ["--cpus=1"],
+    # NET_ADMIN: the firewall role's nftables table (in the container's own network namespace).
+    "rabbitmq": ["--cpus=1", "--cap-add=NET_ADMIN"],
     # The client adds routes in the real server tests (VIP traffic straight to a real server).
     "lab_clients": ["--cap-add=NET_ADMIN", "--cap-add=NET_RAW"],
 }
@@ -122,8 +128,48 @@ def container_options(group):
     return GROUP_OPTIONS.get(group, []) + list((body.get("vars") or {}).get("lab_container_options", []))
 
 
+# Lab-only TLS material (made here, never committed): a CA, and the brokers'
+# certificate for the lab's VIPs (the service and live_change's second one).
+TLS_DIR = STATE_DIR / "tls"
+TLS_NAMES = "DNS:rabbitmq.lab.test,IP:198.18.0.100,IP:198.18.0.101,IP:2001:db8:18::100,IP:2001:db8:18::101"
+# Made again when this changes (what the certificates carry).
+TLS_RECIPE = "2 " + TLS_NAMES
+
+
+def ensure_tls():
+    """The lab CA (ca.pem) and the brokers' certificate and key (rabbitmq.pem,
+    rabbitmq.key), made again when missing or within 30 days of expiry."""
+    cert = TLS_DIR / "rabbitmq.pem"
+    recipe = TLS_DIR / "recipe"
+    fresh = ["openssl", "x509", "-checkend", str(30 * 86400), "-noout", "-in", str(cert)]
+    if recipe.exists() and recipe.read_text() == TLS_RECIPE and \
+            subprocess.run(fresh, capture_output=True, check=False).returncode == 0:
+        return
+    TLS_DIR.mkdir(parents=True, exist_ok=True)
+    os.chmod(TLS_DIR, 0o700)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    # Key usage and key identifiers: clients that verify strictly (Python 3.13) want them.
+    subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", str(TLS_DIR / "ca.key"),
+                    "-out", str(TLS_DIR / "ca.pem"), "-days", "3650",
+                    "-subj", "/CN=lbstack lab CA (lab only)",
+                    "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"], check=True, capture_output=True)
+    subprocess.run(["openssl", "req", *ec, "-keyout", str(TLS_DIR / "rabbitmq.key"),
+                    "-out", str(TLS_DIR / "rabbitmq.csr"), "-subj", "/CN=rabbitmq.lab.test"],
+                   check=True, capture_output=True)
+    ext = TLS_DIR / "rabbitmq.ext"
+    ext.write_text("subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                   "extendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\n"
+                   "authorityKeyIdentifier=keyid,issuer\n" % TLS_NAMES)
+    subprocess.run(["openssl", "x509", "-req", "-in", str(TLS_DIR / "rabbitmq.csr"),
+                    "-CA", str(TLS_DIR / "ca.pem"), "-CAkey", str(TLS_DIR / "ca.key"), "-CAcreateserial",
+                    "-days", "825", "-extfile", str(ext), "-out", str(cert)], check=True, capture_output=True)
+    recipe.write_text(TLS_RECIPE)
+
+
 def write_state_files():
     STATE_DIR.mkdir(parents=True, exist_ok=True)
+    ensure_tls()
     conf = STATE_DIR / "containers.conf"
     text = (IMAGE_DIR / "containers.conf").read_text()
     if not conf.exists() or conf.read_text() != text:
@@ -146,6 +192,10 @@ def write_state_files():
         "  UserKnownHostsFile /dev/null\n"
         "  LogLevel ERROR\n"
         "  ConnectTimeout 5\n"
+        # A host that dies (a killed container, a VM whose kernel stopped) fails the
+        # command within a minute instead of leaving it waiting for ever.
+        "  ServerAliveInterval 5\n"
+        "  ServerAliveCountMax 12\n"
         "  ControlMaster auto\n"
         "  ControlPath /tmp/lbstack-lab-ssh-%%C\n"
         "  ControlPersist 30\n" % key)
@@ -365,7 +415,7 @@ def start_vm(name, ip4, ip6, image_dir, fresh):
     last = int(ip4.split(".")[-1])
     append = (f"console=ttyS0 root=/dev/vda rw net.ifnames=0 quiet lbstack.host={name} "
               f"lbstack.ip4={ip4}/24 lbstack.gw4={GATEWAY4} lbstack.ip6={ip6}/64 lbstack.key={key}")
-    subprocess.run(["qemu-system-x86_64", "-accel", "tcg", "-m", "768", "-smp", "1",
+    subprocess.run(["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-m", "768", "-smp", "2",
                     "-display", "none", "-serial", f"file:{VM_DIR / (name + '.console')}",
                     "-kernel", str(image_dir / "vmlinuz"), "-initrd", str(image_dir / "initrd.img"),
                     "-append", append,
@@ -435,6 +485,19 @@ def status():
         print(f"{name:10} {group:15} {ip4:14} {ip6:20} {state}")
 
 
+def kill_container(name):
+    """Take the host off the network, then kill it: as in a power loss, nothing
+    more leaves it. Killing the container alone would let its network namespace,
+    which outlives the processes for a moment, reset their connections and refuse
+    new ones at once, which a dead machine never does."""
+    pid = podman("inspect", "-f", "{{.State.Pid}}", name).stdout.strip()
+    if pid and pid != "0":
+        subprocess.run(["nsenter", "-t", pid, "-n", "sh", "-c",
+                        "for i in $(ls /sys/class/net); do [ $i = lo ] || ip link set $i down; done"],
+                       check=False)
+    podman("kill", name)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("action", choices=["image", "up", "down", "status", "kill"])
@@ -458,7 +521,7 @@ def main():
             if pid:
                 os.kill(pid, 9)
         else:
-            podman("kill", args.host)
+            kill_container(args.host)
     else:
         status()
 

@@ -10,12 +10,23 @@ __metaclass__ = type
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model, settings
+from ansible_collections.lbstack.rabbitmq.plugins.plugin_utils import tls
 
+# Each role whose variables the preflight checks: its rules (settings.py) and
+# whether it runs on the load balancers, the brokers or both.
+ROLES = {
+    "load_balancer": (settings.LOAD_BALANCER, True, False),
+    "rabbitmq_cluster": (settings.RABBITMQ_CLUSTER, False, True),
+    "real_server": (settings.REAL_SERVER, False, True),
+    "feedback_agent": (settings.FEEDBACK_AGENT, False, True),
+    "firewall": (settings.FIREWALL, True, True),
+}
 ARGSPEC = dict(
     services=dict(type="list", elements="raw"),
     load_balancers_group=dict(type="str", default="load_balancers"),
     rabbitmq_group=dict(type="str", default="rabbitmq"),
+    roles=dict(type="list", elements="str", choices=list(ROLES), default=list(ROLES)),
 )
 
 # What the two members of an HA pair must agree on, with the load_balancer
@@ -25,10 +36,11 @@ ARGSPEC = dict(
 PAIR_VARIABLES = {
     "lbstack_virtual_services": None,
     "load_balancer_vrrp_router_id": 51,
-    "load_balancer_vrrp_advert_interval": 1,
+    "load_balancer_vrrp_advert_interval": 0.05,
 }
 # The rabbitmq_cluster role's defaults for what the real servers must match.
 BROKER_DEFAULTS = {"rabbitmq_cluster_port": 5672, "rabbitmq_cluster_proxy_protocol": False,
+                   "rabbitmq_cluster_tls": False, "rabbitmq_cluster_tls_port": 5671,
                    "rabbitmq_cluster_heartbeat": model.DEFAULT_AMQP_HEARTBEAT}
 
 
@@ -53,18 +65,43 @@ def gather_inventory(var, groups, balancers, brokers, services):
         "load_balancers": dict((host, [addresses[host]["ip"], addresses[host]["ip6"]])
                                for host in balancers),
         "brokers": dict((host, {"port": var(host, "rabbitmq_cluster_port"),
+                                "tls_port": var(host, "rabbitmq_cluster_tls_port")
+                                if var(host, "rabbitmq_cluster_tls") else None,
                                 "proxy_protocol": var(host, "rabbitmq_cluster_proxy_protocol")})
                         for host in brokers),
     }
 
 
-def compute_model(var, groups, balancers_group, brokers_group, services, source):
+def check_role_settings(var, balancers, brokers, roles=None):
+    """The variables the inventory sets for ``roles`` (all by default) on the
+    hosts they run on (ROLES; rules in settings.py), with the interfaces named
+    checked against gathered facts."""
+    roles = list(ROLES) if roles is None else roles
+    for hosts, index in ((balancers, 1), (brokers, 2)):
+        wanted = [ROLES[role][0] for role in roles if ROLES[role][index]]
+        for host in hosts if wanted else []:
+            values = {}
+            for table in wanted:
+                for name in table:
+                    value = var(host, name, settings.UNSET)
+                    if value is not settings.UNSET and value is not None:
+                        values[name] = value
+            facts = var(host, "ansible_facts") or {}
+            settings.check_host(host, values, wanted, facts.get("interfaces"))
+            if settings.RABBITMQ_CLUSTER in wanted and settings.as_bool(
+                    "rabbitmq_cluster_tls", values.get("rabbitmq_cluster_tls", False), host):
+                tls.check_broker(host, values["rabbitmq_cluster_tls_certificate"],
+                                 values["rabbitmq_cluster_tls_private_key"],
+                                 values.get("rabbitmq_cluster_tls_ca_certificates"))
+
+
+def compute_model(var, groups, balancers_group, brokers_group, services, source, roles=None):
     """The normalized model, checked by every rule that needs the inventory.
 
     ``var(host, name, default=None)`` reads one host variable (or fact),
     templated, with the rabbitmq_cluster defaults of BROKER_DEFAULTS;
     ``source`` is the host whose variables describe the service (the first
-    load balancer). Returns ``(normalized services, inventory view)``; raises
+    load balancer); ``roles``: whose variables to check (all by default). Returns ``(normalized services, inventory view)``; raises
     ``model.ModelError``.
     """
     balancers = list(groups.get(balancers_group, []))
@@ -73,6 +110,7 @@ def compute_model(var, groups, balancers_group, brokers_group, services, source)
         facts = var(host, "ansible_facts") or {}
         if facts.get("distribution"):
             model.check_platform(host, facts)
+    check_role_settings(var, balancers, brokers, roles)
     inventory = gather_inventory(var, groups, balancers, brokers, services)
     heartbeat = var(brokers[0], "rabbitmq_cluster_heartbeat") if brokers \
         else BROKER_DEFAULTS["rabbitmq_cluster_heartbeat"]
@@ -118,14 +156,16 @@ class ActionModule(ActionBase):
         def var(host, name, default=None):
             if default is None:
                 default = BROKER_DEFAULTS.get(name)
-            return self._templar.template(hostvars[host].get(name, default))
+            if name not in hostvars[host]:
+                return default
+            return self._templar.template(hostvars[host][name])
 
         services = args["services"]
         if services is None:
             services = var(source, "lbstack_virtual_services", [])
         try:
             normalized, inventory = compute_model(var, groups, args["load_balancers_group"],
-                                                  args["rabbitmq_group"], services, source)
+                                                  args["rabbitmq_group"], services, source, args["roles"])
         except model.ModelError as exc:
             result.update(failed=True, msg=str(exc), field=exc.field)
             return result

@@ -202,14 +202,15 @@ def healthy_real_servers(module, services):
     for svc in services:
         for want in keepalived.expected_table(svc).values():
             for rip in want["real_servers"]:
-                checks[rip] = svc["health_check"]
+                checks[rip] = svc
     healthy = set()
-    for rip, check in sorted(checks.items()):
+    for rip, svc in sorted(checks.items()):
+        check = svc["health_check"]
         if check == "none":
             healthy.add(rip)
             continue
-        if check == "amqp":
-            command = [module.params["amqp_checker"], rip[0], str(rip[1])]
+        if check in ("amqp", "amqps"):
+            command = [module.params["amqp_checker"]] + keepalived.amqp_check_args(svc, rip[0], rip[1])
         else:
             command = ["/bin/bash", "-c", "exec 3<>/dev/tcp/%s/%d" % rip]
         if module.run_command(command)[0] == 0:

@@ -47,6 +47,9 @@ def _server_line(svc, rs, state):
         words.append("check")
         if rs["port"] is None:
             words += ["port", str(svc["ports"][0])]
+        if svc["health_check"] == "amqps":
+            # The broker's certificate names the VIP, not this address.
+            words += ["check-ssl", "verify", "none"]
     if rs["max_conns"]:
         words += ["maxconn", str(rs["max_conns"])]
         if rs["min_conns"]:
@@ -95,10 +98,11 @@ def render_service(svc, admin_states=None):
         "    timeout server %ds" % svc["proxy_timeout"],
         "    timeout check %ds" % svc["connect_timeout"],
     ]
-    if svc["health_check"] == "amqp":
+    if svc["health_check"] in ("amqp", "amqps"):
         lines += [
             "    option tcp-check",
-            "    tcp-check connect",
+            # An explicit connect rule does not take the server's check-ssl: say it here.
+            "    tcp-check connect%s" % (" ssl" if svc["health_check"] == "amqps" else ""),
             "    tcp-check send-binary %s" % AMQP_HEADER_HEX,
             "    tcp-check expect rbinary %s" % AMQP_CONNECTION_START_RE,
         ]

@@ -18,11 +18,14 @@ import re
 
 from ansible_collections.lbstack.rabbitmq.plugins.module_utils import admin, model
 
-# Health checks: every check_interval seconds (the model's field), one second
-# to answer, one retry half a second later. A broker that refuses connections
-# leaves the IPVS table within check_interval + 0.5 s plus two checker runs
-# (about 2 s with check_interval 1, about 3 s with the default 2).
-CHECK_TIMEOUT = 1
+# Health checks: every check_interval seconds (the model's field); a check that
+# has no answer within the service's connect_timeout fails (as HAProxy's
+# "timeout check"), and one retry half a second later decides. A broker that
+# refuses connections fails at once: it leaves the IPVS table within
+# check_interval + 0.5 s plus two checker runs (about 3 s with the default 2);
+# one that hangs within check_interval + 2 x connect_timeout + 0.5 s (about 12 s
+# with the defaults), so a director or broker that stalls for a few seconds
+# (a busy machine) does not lose its real servers.
 RETRY = 1
 DELAY_BEFORE_RETRY = 0.5
 
@@ -31,22 +34,30 @@ def _endpoint(address, port):
     return "%s %d" % (address, port)
 
 
+def amqp_check_args(svc, address, port):
+    """The AMQP checker's arguments for one real server: it waits at most the
+    service's connect_timeout for each byte of the answer (keepalived ends it
+    then too); amqps: the same inside TLS."""
+    return [address, str(port), str(svc["connect_timeout"])] + (["tls"] if svc["health_check"] == "amqps" else [])
+
+
 def _checker(svc, address, port, checker_path):
     if svc["health_check"] == "none":
         return []
+    timeout = svc["connect_timeout"]
     if svc["health_check"] == "tcp":
         return [
             "        TCP_CHECK {",
             "            connect_port %d" % port,
-            "            connect_timeout %d" % CHECK_TIMEOUT,
+            "            connect_timeout %d" % timeout,
             "            retry %d" % RETRY,
             "            delay_before_retry %s" % DELAY_BEFORE_RETRY,
             "        }",
         ]
     return [
         "        MISC_CHECK {",
-        '            misc_path "%s %s %d"' % (checker_path, address, port),
-        "            misc_timeout %d" % (CHECK_TIMEOUT + 1),
+        '            misc_path "%s"' % " ".join([checker_path] + amqp_check_args(svc, address, port)),
+        "            misc_timeout %d" % timeout,
         "            retry %d" % RETRY,
         "            delay_before_retry %s" % DELAY_BEFORE_RETRY,
         "        }",

@@ -26,7 +26,9 @@ ENGINE_BY_MODE = {"l7_snat": "haproxy", "l4_dr": "keepalived"}
 # Where the roles are tested: distribution -> major versions, and the init system.
 SUPPORTED_PLATFORMS = {"Debian": ("12", "13")}
 SUPPORTED_INIT = "systemd"
-HEALTH_CHECKS = ("amqp", "tcp", "none")
+# amqps: the AMQP check inside a TLS handshake, for a port where the brokers
+# listen with TLS (the certificate is not verified: it names the VIP).
+HEALTH_CHECKS = ("amqp", "amqps", "tcp", "none")
 FEEDBACK_METHODS = ("agent", "http", "none")
 PROTOCOLS = ("tcp",)
 # Schedulers by their IPVS names (the guide's vocabulary); HAProxy gets the
@@ -369,23 +371,41 @@ def feedback_agents(services, brokers=()):
 
 def _check_brokers(field, svc, brokers):
     """A real server that is one of our brokers must listen where the service
-    sends, and speak the PROXY protocol exactly when the service does."""
+    sends (its rabbitmq_cluster_port, or its TLS port), be checked with TLS
+    exactly on its TLS port, and speak the PROXY protocol exactly when the
+    service does."""
     for j, rs in enumerate(svc["real_servers"]):
         broker = brokers.get(rs.get("host") or rs["label"])
         if broker is None:
             continue
         rfield = "%s.real_servers[%d]" % (field, j)
         port = broker.get("port")
+        tls_port = broker.get("tls_port")
         if port is not None:
-            if rs["port"] is not None and rs["port"] != port:
-                raise ModelError(rfield + ".port", "%d: broker %r listens on rabbitmq_cluster_port"
-                                 " %d" % (rs["port"], rs["label"], port))
-            if rs["port"] is None and svc["ports"] != [port]:
+            listens = [port] + ([tls_port] if tls_port else [])
+            names = "rabbitmq_cluster_port %d%s" % (port, " or rabbitmq_cluster_tls_port %d" % tls_port
+                                                    if tls_port else "")
+            targets = [rs["port"]] if rs["port"] is not None else svc["ports"]
+            if rs["port"] is not None and rs["port"] not in listens:
+                raise ModelError(rfield + ".port", "%d: broker %r listens on %s"
+                                 % (rs["port"], rs["label"], names))
+            if rs["port"] is None and any(p not in listens for p in svc["ports"]):
                 raise ModelError(field + ".ports", "%s: real server %r gets the VIP port, but"
-                                 " listens on rabbitmq_cluster_port %d only (set the real"
-                                 " server's port%s)" % (svc["ports"], rs["label"], port,
-                                                        ", or use l7_snat" if svc["mode"] == "l4_dr"
-                                                        else ""))
+                                 " listens on %s only (set the real server's port%s)"
+                                 % (svc["ports"], rs["label"], names,
+                                    ", or use l7_snat" if svc["mode"] == "l4_dr" else ""))
+            tls = [p == tls_port for p in targets]
+            if svc["health_check"] in ("amqp", "amqps") and len(set(tls)) > 1:
+                raise ModelError(field + ".ports", "%s: broker %r takes TLS on %d only; a TLS port and"
+                                 " a plain one need a virtual service each (their health checks"
+                                 " differ)" % (svc["ports"], rs["label"], tls_port))
+            if svc["health_check"] == "amqp" and tls[0]:
+                raise ModelError(field + ".health_check", "amqp: broker %r takes TLS on port %d;"
+                                 " use amqps" % (rs["label"], tls_port))
+            if svc["health_check"] == "amqps" and not tls[0]:
+                raise ModelError(field + ".health_check", "amqps: broker %r takes plain AMQP on port"
+                                 " %d (TLS: set rabbitmq_cluster_tls); use amqp"
+                                 % (rs["label"], targets[0]))
         accepts = broker.get("proxy_protocol")
         if accepts is not None and bool(accepts) != svc["proxy_protocol"]:
             raise ModelError(field + ".proxy_protocol",
@@ -420,9 +440,12 @@ def host_addresses(host, hostvars, facts):
             raise ModelError("lbstack_ip", "host %r: no service network address: set lbstack_ip"
                              " (ansible_host %r is not an IPv4 address, and no facts with a"
                              " default route were gathered)" % (host, candidate))
-    out = {"ip": str(_ip("lbstack_ip", ip, version=4))}
-    ip6 = hostvars.get("lbstack_ipv6")
-    out["ip6"] = str(_ip("lbstack_ipv6", ip6, version=6)) if ip6 not in (None, "") else None
+    try:
+        out = {"ip": str(_ip("lbstack_ip", ip, version=4))}
+        ip6 = hostvars.get("lbstack_ipv6")
+        out["ip6"] = str(_ip("lbstack_ipv6", ip6, version=6)) if ip6 not in (None, "") else None
+    except ModelError as exc:
+        raise ModelError(exc.field, "host %r: %s" % (host, str(exc)[len(exc.field) + 2:]))
     return out
 
 

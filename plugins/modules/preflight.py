@@ -26,6 +26,11 @@ description:
     C(load_balancer_vrrp_advert_interval); brokers that listen on the service's port and use the
     PROXY protocol exactly when it does; a supported OS and init system; a service network address
     for every host; a director interface in every Direct Routing real server's subnet. See docs/model.md.
+  - The roles' own variables, for the hosts each role runs on (C(roles)), with ranges and formats an
+    argument spec cannot express, for example C(load_balancer_vrrp_router_id) 1-255, a VRRP interface
+    the host has (when facts were gathered), an Erlang cookie of 20-255 letters and digits (never shown),
+    an administrator other than C(guest). A late role's bad variable stops the run before the first host
+    changes.
   - This is an action plugin; it runs on the controller only.
 author:
   - lbstack.rabbitmq contributors (@lbstack)
@@ -42,6 +47,15 @@ options:
     description: Inventory group of the brokers; its first host gives C(rabbitmq_cluster_heartbeat).
     type: str
     default: rabbitmq
+  roles:
+    description:
+      - Whose variables to check - C(load_balancer) on the load balancers, C(firewall) on both groups,
+        the others on the brokers.
+      - C(site.yml) checks all; a role used on its own checks its own.
+    type: list
+    elements: str
+    choices: [load_balancer, rabbitmq_cluster, real_server, feedback_agent, firewall]
+    default: [load_balancer, rabbitmq_cluster, real_server, feedback_agent, firewall]
 attributes:
   check_mode:
     support: full

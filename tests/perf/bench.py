@@ -186,6 +186,89 @@ def dr_hold(runs, connections=100):
     return shares
 
 
+HOLD_STOP = "/tmp/lbstack-bench-hold.stop"
+HOLD_READY = "/tmp/lbstack-bench-hold.ready"
+
+
+def start_hold(connections, every):
+    """``amqp_client.py hold`` through the VIP until HOLD_STOP exists; returns
+    once every connection is open (its ready file written)."""
+    Path(HOLD_READY).unlink(missing_ok=True)
+    hold = subprocess.Popen(CLIENT + ["hold", "--connections", str(connections), "--seconds", "900",
+                                      "--every", str(every), "--stop-file", HOLD_STOP,
+                                      "--ready-file", HOLD_READY, "--host", VIP] + CREDS,
+                            stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not Path(HOLD_READY).exists():
+        if hold.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("bench: the held connections did not open")
+        time.sleep(0.5)
+    return hold
+
+
+def stop_hold(hold):
+    """Stop a hold started by start_hold and return its report."""
+    Path(HOLD_STOP).touch()
+    return json.loads(hold.communicate(timeout=300)[0])
+
+
+def dr_sync(kind, runs, connections=1000, every=10):
+    """Share of ``connections`` long-lived connections (each publishing with a
+    confirm every ``every`` seconds) still working after the active director
+    fails: ``hard`` takes it off the network and kills it (power loss),
+    ``graceful`` stops keepalived on it. Each run waits until every connection
+    has been opened and used once, then fails lb1 over, lets every connection
+    be used twice more, and counts the ones that still work."""
+    shares = []
+    for _run in range(runs):
+        wait_restored_dr(300)
+        time.sleep(2 * every)  # a returned lb1 has learnt the connections it will serve
+        hold = start_hold(connections, every)
+        time.sleep(every + 2)
+        if kind == "graceful":
+            ssh(LB1, "systemctl stop keepalived")
+        else:
+            run(LABCTL + ["kill", "lb1"])
+        time.sleep(2 * every + 2)
+        result = stop_hold(hold)
+        shares.append(result["share"])
+        print("sync %s: %s" % (kind, result), flush=True)
+        if kind == "graceful":
+            ssh(LB1, "systemctl start keepalived")
+        else:
+            run(LABCTL + ["up"])
+    return shares
+
+
+def sync_section(runs):
+    hard = dr_sync("hard", runs)
+    graceful = dr_sync("graceful", runs)
+    wait_restored_dr(300)
+    sysctls = ssh(LB1, "sysctl -n net.ipv4.vs.sync_threshold net.ipv4.vs.sync_refresh_period "
+                       "net.ipv4.vs.sync_retries net.ipv4.vs.sync_sock_size").split("\n")
+
+    def row(shares):
+        return "median %.2f %%, lowest %.2f %% (%d runs: %s)" % (
+            100 * statistics.median(shares), 100 * min(shares), len(shares),
+            ", ".join("%.2f %%" % (100 * s) for s in shares))
+
+    lines = [
+        "Written by `make bench MODE=l4_dr ONLY=sync` on %s, on the Direct Routing lab (qemu directors). "
+        "1000 connections through the VIP from the lab machine, each publishing with a confirm every 10 s; "
+        "once all are open and used, the active director fails (hard: taken off the network and killed, "
+        "as a power loss; graceful: keepalived stopped), and each connection is used twice more. IPVS sync: "
+        "sync_threshold %s, sync_refresh_period %s s, sync_retries %s, sync_sock_size %s."
+        % ((datetime.date.today().isoformat(),) + tuple(s.replace("\t", " ").strip() for s in sysctls[:4])),
+        "",
+        "| figure | result | target |",
+        "|---|---|---|",
+        "| connections working after the director lost power | %s | >= 99.9 %% |" % row(hard),
+        "| connections working after keepalived stopped on the director | %s | >= 99.9 %% |" % row(graceful),
+        "",
+    ]
+    write_section("## Connection sync, %s, %s" % (MODES["l4_dr"], lab_platform()), lines)
+
+
 def dr_removal(runs):
     """Seconds from SIGKILL of rabbit3's broker to its removal from lb1's IPVS table.
 
@@ -574,6 +657,116 @@ def idle(minutes):
     return sum(transitions(h) - before[h] for h in (LB1, LB2))
 
 
+# A CPU hog on a balancer (one per core of the lab machine), as a busy host would have.
+HOG = "systemd-run --unit=lbstack-bench-hog%d --collect sh -c 'while :; do :; done'"
+
+
+def publishers_until(deadline_seconds, count, queue):
+    """``count`` publishers with confirms through the VIP, each publishing
+    batches of 2000 as fast as the confirms come until the deadline. Returns the
+    processes (each ends by itself)."""
+    script = ("end=$(( $(date +%%s) + %d )); n=0; while [ $(date +%%s) -lt $end ]; do "
+              "%s publish --count 2000 --queue %s.$1 --delete --host %s %s >/dev/null 2>&1 && n=$((n+2000)); done; echo $n"
+              % (deadline_seconds, " ".join(CLIENT), queue, VIP, " ".join(CREDS)))
+    return [subprocess.Popen(["bash", "-c", script, "load", str(i)], stdout=subprocess.PIPE, text=True)
+            for i in range(count)]
+
+
+def spurious(minutes, load, lbs=(LB1, LB2)):
+    """VRRP transitions on the pair in ``minutes``, idle or under load (four
+    publishers with confirms through the VIP, and two CPU hogs on each balancer).
+    Returns (transitions, messages published)."""
+    time.sleep(10)  # a start or a failover just before has settled
+    before = {h: transitions(h) for h in lbs}
+    procs = []
+    if load:
+        for host in lbs:
+            for core in range(2):
+                ssh(host, HOG % core)
+        procs = publishers_until(int(minutes * 60), 4, "bench.load")
+    time.sleep(minutes * 60)
+    published = sum(int(p.communicate()[0].strip() or 0) for p in procs)
+    if load:
+        for host in lbs:
+            ssh(host, "systemctl stop lbstack-bench-hog0 lbstack-bench-hog1", check=False)
+    return sum(transitions(h) - before[h] for h in lbs), published
+
+
+def advert_interval(mode):
+    """The VRRP advert interval the lab of ``mode`` runs with (its inventory, else the role default)."""
+    lab = yaml.safe_load((ROOT / INVENTORIES[mode] / "group_vars/load_balancers.yml").read_text()) or {}
+    role = yaml.safe_load((ROOT / "roles/load_balancer/defaults/main.yml").read_text())
+    return float(lab.get("load_balancer_vrrp_advert_interval", role["load_balancer_vrrp_advert_interval"]))
+
+
+def percentile(values, share):
+    """The ``share`` (0-1) quantile of ``values``, linearly interpolated."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * share
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def failover_section(mode, runs):
+    """Client gap when the master dies (taken off the network, then killed, as in
+    a power loss) and when keepalived stops on it: median, p99 and highest."""
+    restored = wait_restored if mode == "l7_snat" else wait_restored_dr
+    hard = failover("hard", runs, restored)
+    graceful = failover("graceful", runs, restored)
+
+    def row(gaps):
+        return "median %.3f s, p99 %.3f s, highest %.3f s (%d runs: %s)" % (
+            statistics.median(gaps), percentile(gaps, 0.99), max(gaps), len(gaps), ", ".join("%.3f" % g for g in gaps))
+
+    interval = advert_interval(mode)
+    detection = 3 * interval + (256 - 100) / 256.0 * interval
+    lines = [
+        "Written by `make bench MODE=%s ONLY=failover` on %s, on the lab: VRRP adverts every %g s (the backup "
+        "takes over after 3 missed adverts plus its skew, about %.2f s). A client publishes with confirms every "
+        "20 ms through the VIP; the gap is the longest time between two confirmed publishes. A hard failure "
+        "takes the master off the network and then kills it (`labctl.py kill`), as a power loss does; a "
+        "graceful one stops keepalived on it." % (mode, datetime.date.today().isoformat(), interval, detection),
+        "",
+        "| figure | result | target |",
+        "|---|---|---|",
+        "| client gap, master host lost | %s | <= 0.4 s%s |" % (row(hard), "" if mode == "l7_snat" else " (L7 lab)"),
+        "| client gap, keepalived stopped on the master | %s | |" % row(graceful),
+        "",
+    ]
+    write_section("## VRRP failover, %s, %s" % (MODES[mode], lab_platform()), lines)
+
+
+def spurious_section(mode, condition, minutes):
+    (wait_restored if mode == "l7_snat" else wait_restored_dr)()
+    lbs = (LB1, LB2)
+    stalls_before = {h: stalls(h) for h in lbs}
+    count, published = spurious(minutes, condition == "load", lbs)
+    stalled = sum(stalls(h) - stalls_before[h] for h in lbs)
+    lines = [
+        "Written by `make bench MODE=%s ONLY=spurious CONDITION=%s MINUTES=%g` on %s, on the lab: VRRP adverts "
+        "every %g s. %s A stall is keepalived reporting that one of its timers ran late (`A thread timer "
+        "expired`), that is its process was not scheduled in time."
+        % (mode, condition, minutes, datetime.date.today().isoformat(), advert_interval(mode),
+           "Load: four publishers with confirms through the VIP, as fast as the confirms come, and two CPU "
+           "hogs on each balancer (as many as the lab machine has cores)." if condition == "load" else "Idle: no traffic."),
+        "",
+        "| figure | result | target |",
+        "|---|---|---|",
+        "| VRRP transitions on the pair in %g min, %s | %d | 0 |" % (minutes, condition, count),
+        "| keepalived stalls (timers run late) on the pair | %d | |" % stalled,
+    ]
+    if condition == "load":
+        lines.append("| messages published with confirms through the VIP meanwhile | %d | |" % published)
+    lines.append("")
+    write_section("## VRRP spurious transitions, %s, %s, %s" % (condition, MODES[mode], lab_platform()), lines)
+
+
+def stalls(host):
+    out = ssh(host, "journalctl -u keepalived --no-pager -o cat")
+    return len(re.findall(r"A thread timer expired", out))
+
+
 def deploy():
     start = time.monotonic()
     out = run([PLAYBOOK, "site.yml"], cwd=ROOT)
@@ -587,12 +780,23 @@ def main():
     parser.add_argument("--idle-minutes", type=float, default=10)
     parser.add_argument("--skip-cold", action="store_true")
     parser.add_argument("--mode", choices=sorted(set(MODES) - {"feedback"}), default="l7_snat")
-    parser.add_argument("--only", choices=["feedback", "day2"])
+    parser.add_argument("--only", choices=["feedback", "day2", "failover", "spurious", "sync"])
+    parser.add_argument("--condition", choices=["idle", "load"], default="idle", help="with --only spurious")
+    parser.add_argument("--minutes", type=float, default=30, help="with --only spurious")
     args = parser.parse_args()
     if args.only:
         if args.mode == "agent":
             raise SystemExit("bench: --only %s runs on a lab: --mode l7_snat or l4_dr" % args.only)
-        (feedback_section if args.only == "feedback" else day2_section)(args.mode, args.runs)
+        if args.only == "spurious":
+            spurious_section(args.mode, args.condition, args.minutes)
+        elif args.only == "sync":
+            if args.mode != "l4_dr":
+                raise SystemExit("bench: --only sync is the Direct Routing pair's connection sync: --mode l4_dr")
+            sync_section(args.runs)
+        elif args.only == "failover":
+            failover_section(args.mode, args.runs)
+        else:
+            (feedback_section if args.only == "feedback" else day2_section)(args.mode, args.runs)
         return
     if args.mode == "l4_dr":
         main_dr(args)

@@ -7,51 +7,25 @@ __metaclass__ = type
 import re
 from pathlib import Path
 
+import inventory_loader
 import pytest
-from ansible.inventory.manager import InventoryManager
-from ansible.parsing.dataloader import DataLoader
-from ansible.parsing.vault import VaultSecret
-from ansible.template import Templar
-from ansible.vars.manager import VariableManager
-
-from ansible_collections.lbstack.rabbitmq.plugins.action import preflight
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "inventories"
 ENVIRONMENTS = ["staging", "production"]
 
 
 def load(env):
-    loader = DataLoader()
     password = (EXAMPLES / "vault-password.example").read_text().strip().encode()
-    loader.set_vault_secrets([("default", VaultSecret(password))])
-    inventory = InventoryManager(loader=loader, sources=[str(EXAMPLES / env / "hosts.yml")])
-    variables = VariableManager(loader=loader, inventory=inventory)
-    hostvars = {}
-    for host in inventory.get_hosts():
-        raw = variables.get_vars(host=host)
-        hostvars[host.name] = Templar(loader=loader, variables=raw).template(
-            dict((k, raw[k]) for k in raw if k.startswith(("lbstack_", "load_balancer_", "rabbitmq_cluster_",
-                                                           "ansible_host", "ansible_user", "ansible_become"))))
-    groups = dict((name, [h.name for h in group.get_hosts()]) for name, group in inventory.groups.items())
-    return hostvars, groups
-
-
-def model_of(hostvars, groups):
-    """What site.yml's preflight computes for the inventory (its own code)."""
-    def var(host, name, default=None):
-        if default is None:
-            default = preflight.BROKER_DEFAULTS.get(name)
-        return hostvars[host].get(name, default)
-
-    source = groups["load_balancers"][0]
-    return preflight.compute_model(var, groups, "load_balancers", "rabbitmq",
-                                   var(source, "lbstack_virtual_services"), source)
+    return inventory_loader.load(
+        [EXAMPLES / env / "hosts.yml"], password,
+        keep=lambda k: k.startswith(("lbstack_", "load_balancer_", "rabbitmq_cluster_",
+                                     "ansible_host", "ansible_user", "ansible_become")))
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_example_inventory_passes_the_preflight_model_checks(env):
     hostvars, groups = load(env)
-    normalized, inventory = model_of(hostvars, groups)
+    normalized, inventory = inventory_loader.model_of(hostvars, groups)
     assert len(normalized) == 1 and len(normalized[0]["real_servers"]) == 3
     # reached by name, served on the address from host_vars
     for host, values in hostvars.items():

@@ -116,7 +116,9 @@ def test_keepalived_is_unicast_vrrp3(balancer):
     conf = balancer.file("/etc/keepalived/keepalived.conf")
     assert conf.contains("vrrp_version 3")
     assert conf.contains("unicast_peer")
-    assert conf.contains("advert_int 0.25")
+    assert conf.contains("advert_int 0.05")
+    assert conf.contains("check_unicast_src")
+    assert conf.contains("vrrp_rt_priority 50") and conf.contains("vrrp_no_swap")
 
 
 def test_exactly_one_balancer_holds_the_vips(balancers):

@@ -14,10 +14,12 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def serve_once(answer, read=None):
-    """Accept one connection on loopback: ``read(conn)`` (if given) takes the
-    request, whose bytes are appended to ``seen``; then ``answer`` is sent
-    (nothing when None) and the connection closed. Returns (port, seen)."""
+def serve_once(answer, read=None, wrap=None):
+    """Accept one connection on loopback: ``wrap(conn)`` (if given) replaces it
+    (a TLS server side); ``read(conn)`` (if given) takes the request, whose
+    bytes are appended to ``seen`` (None when the connection failed); then
+    ``answer`` is sent (nothing when None) and the connection closed.
+    Returns (port, seen)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -25,11 +27,14 @@ def serve_once(answer, read=None):
 
     def run():
         conn, _peer = listener.accept()
-        with conn:
-            if read is not None:
-                seen.append(read(conn))
-            if answer is not None:
-                conn.sendall(answer)
+        try:
+            with (wrap(conn) if wrap else conn) as served:
+                if read is not None:
+                    seen.append(read(served))
+                if answer is not None:
+                    served.sendall(answer)
+        except OSError:  # ssl.SSLError is one: a client that spoke plain TCP
+            seen.append(None)
         listener.close()
 
     threading.Thread(target=run, daemon=True).start()

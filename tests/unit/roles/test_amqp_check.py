@@ -3,12 +3,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import socket
+import ssl
 import struct
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
+from certs import issue
 from loopback import free_port, serve_once
 
 CHECKER = Path(__file__).resolve().parents[3] / "roles" / "load_balancer" / "files" / "amqp-check"
@@ -51,3 +55,37 @@ def test_silence_fails_within_the_deadline():
         assert check(listener.getsockname()[1], "0.3") != 0
     finally:
         listener.close()
+
+
+def serve_tls(answer):
+    """serve() behind TLS (the broker's TLS listener), with a throwaway certificate."""
+    _ca, cert, key = issue()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in (("cert.pem", cert), ("key.pem", key)):
+            with open(os.path.join(tmp, name), "w") as handle:
+                handle.write(text)
+        context.load_cert_chain(os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem"))
+    return serve_once(answer, read=lambda conn: conn.recv(8),
+                      wrap=lambda conn: context.wrap_socket(conn, server_side=True))
+
+
+def test_tls_a_broker_that_starts_the_connection_inside_tls_passes():
+    port, seen = serve_tls(START)
+    assert check(port, "2", "tls") == 0
+    assert seen == [b"AMQP\x00\x00\x09\x01"]
+
+
+def test_tls_a_close_inside_tls_fails():
+    port, _seen = serve_tls(CLOSE)
+    assert check(port, "2", "tls") != 0
+
+
+def test_tls_a_plain_listener_fails():
+    port, _seen = serve(START)
+    assert check(port, "2", "tls") != 0
+
+
+def test_plain_check_of_a_tls_listener_fails():
+    port, _seen = serve_tls(START)
+    assert check(port, "1") != 0

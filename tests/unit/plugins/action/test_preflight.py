@@ -52,7 +52,7 @@ def test_inventory_with_names_and_management_addresses():
     inventory = preflight.gather_inventory(reader(hostvars), groups, ["lb-a", "lb-b"], ["mq-1"], [])
     assert inventory["addresses"]["lb-a"]["ip"] == "198.18.0.11"
     assert inventory["load_balancers"]["lb-b"] == ["198.18.0.12", None]
-    assert inventory["brokers"]["mq-1"] == {"port": 5673, "proxy_protocol": False}
+    assert inventory["brokers"]["mq-1"] == {"port": 5673, "tls_port": None, "proxy_protocol": False}
 
 
 def test_a_name_without_facts_is_refused_with_the_variable_to_set():
@@ -66,3 +66,14 @@ def test_members_of_a_real_servers_group_get_addresses():
     inventory = preflight.gather_inventory(reader(hostvars), {"real_servers": ["rs1"]}, [], [],
                                            [{"real_servers_group": "real_servers"}])
     assert inventory["addresses"]["rs1"] == {"ip": "198.18.0.41", "ip6": "2001:db8:18::41"}
+
+
+def test_a_role_used_on_its_own_checks_only_its_own_variables():
+    hostvars = {"lb1": {"load_balancer_vrrp_router_id": 51}, "mq1": {}}
+    read = reader(hostvars)
+    preflight.check_role_settings(read, ["lb1"], ["mq1"], ["load_balancer"])
+    with pytest.raises(model.ModelError, match="rabbitmq_cluster_erlang_cookie: host 'mq1': not set"):
+        preflight.check_role_settings(read, ["lb1"], ["mq1"])
+    hostvars["lb1"]["load_balancer_vrrp_router_id"] = 0
+    with pytest.raises(model.ModelError, match="load_balancer_vrrp_router_id: host 'lb1': 0 is outside 1..255"):
+        preflight.check_role_settings(read, ["lb1"], ["mq1"], ["load_balancer"])

@@ -178,3 +178,14 @@ def test_overview_leaves_out_port_0_of_a_server_without_port():
     assert haproxy._server_address("[2001:db8:18::21]:0") == "2001:db8:18::21"
     assert haproxy._server_address("198.18.0.21:5672") == "198.18.0.21:5672"
     assert haproxy._server_address(None) == ""
+
+
+def test_amqps_health_check_runs_the_amqp_check_inside_tls():
+    text = render(ports=[5671], health_check="amqps")
+    assert "    tcp-check connect ssl\n    tcp-check send-binary 414d515000000901\n" in text
+    assert "    bind 198.18.0.100:5671 transparent\n" in text
+    for line in text.splitlines():
+        if line.startswith("    server "):
+            assert line.split(" check ", 1)[1].startswith(("port 5671 check-ssl verify none",
+                                                           "check-ssl verify none"))
+    assert "check-ssl" not in render() and "tcp-check connect\n" in render()

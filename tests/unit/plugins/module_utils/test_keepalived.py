@@ -33,7 +33,9 @@ def test_real_servers_weights_thresholds_and_amqp_check():
     assert "    real_server 198.18.0.21 5672 {\n        weight 100\n        MISC_CHECK {" in text
     assert "    real_server 2001:db8:18::22 5672 {\n        weight 200\n" in text
     assert "uthreshold 500" in text and "lthreshold 10" in text
-    assert 'misc_path "%s 198.18.0.21 5672"' % CHECKER in text
+    # the checker and keepalived both give up after the service's connect_timeout
+    assert 'misc_path "%s 198.18.0.21 5672 5"\n            misc_timeout 5\n' % CHECKER in text
+    assert 'misc_path "%s 198.18.0.21 5672 3"' % CHECKER in render(connect_timeout=3)
     assert "lb_algo wlc" in text and "delay_loop 2" in text
     assert "persistence_timeout" not in text
 
@@ -44,7 +46,7 @@ def test_check_interval_and_persistence():
 
 
 def test_tcp_and_no_check():
-    assert "TCP_CHECK" in render(health_check="tcp")
+    assert "TCP_CHECK {\n            connect_port 5672\n            connect_timeout 5\n" in render(health_check="tcp")
     text = render(health_check="none")
     # only the checker of an operator's admin state (method none)
     assert "TCP_CHECK" not in text and "amqp" not in text
@@ -250,3 +252,10 @@ def test_overview_reports_admin_state_and_operator_weight():
     rs = dict((r["label"], r) for r in view["real_servers"])
     assert (rs["r1"]["admin_state"], rs["r1"]["weight_override"]) == ("online", None)
     assert (rs["r2"]["admin_state"], rs["r2"]["weight_override"], rs["r2"]["weight"]) == ("drained", 20, 0)
+
+
+def test_amqps_health_check_asks_the_checker_for_tls():
+    text = render(ports=[5671], health_check="amqps")
+    assert 'misc_path "%s 198.18.0.21 5671 5 tls"' % CHECKER in text
+    assert 'misc_path "%s 2001:db8:18::21 5671 5 tls"' % CHECKER in text
+    assert " tls\"" not in render()

@@ -370,3 +370,25 @@ def test_unsupported_platforms_are_refused(facts, field, words):
     assert err.value.field == field
     model.check_platform("mq-1", {"distribution": "Debian", "distribution_major_version": "12",
                                   "service_mgr": "systemd"})
+
+
+def test_a_tls_port_is_checked_with_tls_and_served_alone():
+    tls = with_brokers(port=5672, tls_port=5671)
+    svc = dict(copy.deepcopy(SERVICE), ports=[5671], health_check="amqps")
+    assert model.normalize_services([svc], tls)[0]["health_check"] == "amqps"
+    # a broker without TLS does not listen there
+    with pytest.raises(model.ModelError, match="listens on rabbitmq_cluster_port 5672 only") as err:
+        model.normalize_services([svc], with_brokers(port=5672, tls_port=None))
+    assert err.value.field == "lbstack_virtual_services[0].ports"
+    # the plain check on the TLS port, and the TLS check on the plain port
+    with pytest.raises(model.ModelError, match="takes TLS on port 5671; use amqps") as err:
+        model.normalize_services([dict(svc, health_check="amqp")], tls)
+    assert err.value.field == "lbstack_virtual_services[0].health_check"
+    with pytest.raises(model.ModelError, match="takes plain AMQP on port 5672") as err:
+        model.normalize_services([dict(svc, ports=[5672])], tls)
+    assert err.value.field == "lbstack_virtual_services[0].health_check"
+    # both ports in one service cannot be checked alike; a TCP check can
+    with pytest.raises(model.ModelError, match="need a virtual service each") as err:
+        model.normalize_services([dict(svc, ports=[5672, 5671])], tls)
+    assert err.value.field == "lbstack_virtual_services[0].ports"
+    model.normalize_services([dict(svc, ports=[5672, 5671], health_check="tcp")], tls)
