@@ -95,13 +95,19 @@ def _feedback_checker(svc, rs, address, weight, path):
     ]
 
 
-def render_service(svc, checker_path, feedback_checker=None):
+def render_service(svc, checker_path, feedback_checker=None, admin_states=None):
     """Return the keepalived ``virtual_server`` blocks of one l4_dr service.
 
     ``checker_path`` is the AMQP checker; the feedback checker is
     ``feedback_checker``, by default FEEDBACK_CHECKER beside it. The weights
     are keepalived's starting weights (``model.dynamic_weights``: at most 253,
-    the checker's exit status sets them)."""
+    the checker's exit status sets them). ``admin_states``
+    (``admin.read_service``) are an operator's: a drained or halted server
+    starts at weight 0 and one with an operator's weight at that weight, so a
+    keepalived that starts (a restart, a reboot, a respawned checker process)
+    sends it no new connection before its feedback checker first runs. The
+    checker's own argument stays the configured weight: the state file is
+    what it reads."""
     if svc["mode"] != "l4_dr":
         raise ValueError("keepalived/IPVS renders l4_dr services, not %r" % svc["mode"])
     lines = ["# Virtual service %s (Layer 4 Direct Routing), managed by lbstack.rabbitmq"
@@ -109,6 +115,9 @@ def render_service(svc, checker_path, feedback_checker=None):
     if feedback_checker is None:
         feedback_checker = os.path.join(os.path.dirname(checker_path), FEEDBACK_CHECKER)
     weights = model.dynamic_weights(svc)
+    states = admin.effective(svc, admin_states or {})
+    start = dict((label, 0 if state["state"] != "online" else model.scale_weight(svc, state["weight"]))
+                 for label, state in states.items())
     families = [("vip", "ip")]
     if svc.get("vip6"):
         families.append(("vip6", "ip6"))
@@ -130,7 +139,7 @@ def render_service(svc, checker_path, feedback_checker=None):
                 address = rs.get(rip_key)
                 lines += [
                     "    real_server %s {" % _endpoint(address, port),
-                    "        weight %d" % weights[rs["label"]],
+                    "        weight %d" % start[rs["label"]],
                 ]
                 if rs["max_conns"]:
                     lines.append("        uthreshold %d" % rs["max_conns"])

@@ -260,8 +260,16 @@ def zero_weights(module, ipvsadm, svc, effective, changes):
 
 
 def apply_keepalived(module, svc, states, changes):
-    """Weight 0 at once for drained and halted servers; then wait until keepalived's
-    checkers have put every state in force (confirm_timeout)."""
+    """Rewrite the fragment with the new starting weights (validated, no reload:
+    what a starting keepalived applies); weight 0 at once for drained and halted
+    servers; then wait until keepalived's checkers have put every state in force
+    (confirm_timeout)."""
+    params = module.params
+    path = os.path.join(params["fragment_dir"], svc["label"] + engines.ENGINES["keepalived"]["suffix"])
+    desired = keepalived.render_service(svc, params["amqp_checker"], admin_states=states)
+    if engines.read_text(path) not in (None, desired):
+        engines.validate(module, "keepalived", {path: desired})
+        engines.put_files(module, {path: desired})
     ipvsadm = module.get_bin_path("ipvsadm")
     if ipvsadm is None or not engines.unit_active(module):
         return

@@ -157,8 +157,9 @@ def main():
     engines.fill_defaults(params, engine)
     desired = None
     if svc is not None:
-        desired = (haproxy.render_service(svc, admin.read_service(params["admin_dir"], svc["label"]))
-                   if engine == "haproxy" else keepalived.render_service(svc, params["amqp_checker"]))
+        states = admin.read_service(params["admin_dir"], svc["label"])
+        desired = (haproxy.render_service(svc, states) if engine == "haproxy"
+                   else keepalived.render_service(svc, params["amqp_checker"], admin_states=states))
     path = os.path.join(params["fragment_dir"], params["label"] + engines.ENGINES[engine]["suffix"])
     # The balancer keeps each service's model for the day-2 modules (real_server, lb_info).
     # A service that moved to the other engine keeps them when its old fragment goes.

@@ -53,6 +53,21 @@ def test_tcp_and_no_check():
     assert text.count("MISC_CHECK {") == 4 and text.count("feedback-check none ") == 4
 
 
+def test_an_operators_admin_state_sets_the_starting_weight_only():
+    svc = model.normalize_service(0, dict(RAW, real_servers=[dict(r) for r in RAW["real_servers"]]), {})
+    text = keepalived.render_service(svc, CHECKER, admin_states={
+        "rabbit1": {"state": "drained", "weight": None}, "rabbit2": {"state": "halted", "weight": None}})
+    # a starting keepalived gives them no new connection before their checker runs
+    assert text.count("        weight 0\n") == 4
+    # the checker still gets the configured weight, scaled (it reads the state file itself)
+    assert text.count("feedback-check none 198.18.0.21 3333 25 RabbitMQ_DR rabbit1") == 1
+    assert text.count("feedback-check none 198.18.0.22 3333 253 RabbitMQ_DR rabbit2") == 1
+    text = keepalived.render_service(svc, CHECKER, admin_states={"rabbit2": {"state": "online", "weight": 500}})
+    # an operator's weight, in keepalived's units (1000 is the top: 500 -> 127)
+    assert "    real_server 198.18.0.22 5672 {\n        weight 127\n" in text
+    assert keepalived.render_service(svc, CHECKER, admin_states={}) == keepalived.render_service(svc, CHECKER)
+
+
 def test_refuses_layer_7():
     svc = dict(model.normalize_service(0, RAW, {}), mode="l7_snat")
     with pytest.raises(ValueError):
