@@ -57,9 +57,12 @@ GROUP_OPTIONS = {
     # IPC_LOCK: keepalived's VRRP process locked in memory (load_balancer_vrrp_realtime).
     # Its realtime priority stays refused here: podman's parent cgroup has no
     # realtime budget (cpu.rt_runtime_us 0), and the lab leaves the machine's
-    # cgroups alone; the Direct Routing directors (VMs) get it.
+    # cgroups alone; the Direct Routing directors (VMs) get it. SYS_NICE: keepalived
+    # starts at nice -20 instead (load_balancer_keepalived_nice in the lab's
+    # inventory), so its 0.05 s adverts keep their time while the brokers' Erlang
+    # VMs and Ansible saturate the machine's two cores.
     "load_balancers": [
-        "--cap-add=NET_ADMIN", "--cap-add=NET_RAW", "--cap-add=IPC_LOCK",
+        "--cap-add=NET_ADMIN", "--cap-add=NET_RAW", "--cap-add=IPC_LOCK", "--cap-add=SYS_NICE",
         "--sysctl=net.ipv4.ip_nonlocal_bind=1",
         "--sysctl=net.ipv6.ip_nonlocal_bind=1",
     ],

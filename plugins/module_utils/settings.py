@@ -174,6 +174,11 @@ def _number(low, high, whole=True):
     return lambda name, value, host: as_number(name, value, low, high, host, whole)
 
 
+def _unset_or(rule):
+    """``rule``, or nothing set (null: the role leaves the setting alone)."""
+    return lambda name, value, host: None if value is None else rule(name, value, host)
+
+
 def _one_of(*choices):
     return lambda name, value, host: as_choice(name, value, choices, host)
 
@@ -204,6 +209,7 @@ LOAD_BALANCER = {
     "load_balancer_vrrp_priority_secondary": _number(1, 254),
     "load_balancer_vrrp_preempt": _bool,
     "load_balancer_vrrp_realtime": _bool,
+    "load_balancer_keepalived_nice": _unset_or(_number(-20, 19)),
     "load_balancer_vrrp_preempt_delay": _number(0, 1000),
     "load_balancer_ipvs_sync_refresh_period": _number(1, 3600),
     "load_balancer_ipvs_sync_retries": _number(0, 3),

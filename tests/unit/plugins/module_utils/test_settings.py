@@ -63,3 +63,14 @@ def test_an_interface_is_checked_only_against_gathered_facts():
 @pytest.mark.parametrize("version", ["", "4.0.5-6+deb13u2", "1:2.2.8-1", "3.0.11-1~bpo12+1"])
 def test_debian_package_versions(version):
     settings.LOAD_BALANCER["load_balancer_haproxy_package_version"]("v", version, "h")
+
+
+@pytest.mark.parametrize("value,ok", [(None, True), (-20, True), (19, True), ("-5", True), (-21, False), (20, False),
+                                      ("high", False)])
+def test_keepalived_nice_is_unset_or_a_nice_value(value, ok):
+    rule = settings.LOAD_BALANCER["load_balancer_keepalived_nice"]
+    if ok:
+        rule("load_balancer_keepalived_nice", value, "lb1")
+    else:
+        with pytest.raises(model.ModelError, match="load_balancer_keepalived_nice"):
+            rule("load_balancer_keepalived_nice", value, "lb1")
