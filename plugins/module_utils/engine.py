@@ -72,6 +72,14 @@ def for_engine(module, engine):
         module.params.update(saved)
 
 
+def render_fragment(params, svc, admin_states):
+    """The fragment of ``svc`` for its own engine, with an operator's admin
+    states (``admin.read_service``): what site.yml and the day-2 modules write."""
+    if svc["engine"] == "haproxy":
+        return haproxy.render_service(svc, admin_states)
+    return keepalived.render_service(svc, params["amqp_checker"], admin_states=admin_states)
+
+
 def read_text(path):
     try:
         with open(path) as handle:

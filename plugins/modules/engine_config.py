@@ -72,7 +72,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lbstack.rabbitmq.plugins.module_utils import engine as engines
-from ansible_collections.lbstack.rabbitmq.plugins.module_utils import admin, keepalived, model
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import admin, model
 
 
 def main():
@@ -94,8 +94,7 @@ def main():
     # force after this reload (on a first deploy the fragments come next).
     in_force = [s for s in services if s["engine"] == "keepalived" and engines.read_text(
         os.path.join(params["fragment_dir"], s["label"] + engines.ENGINES[engine]["suffix"]))
-        == keepalived.render_service(s, params["amqp_checker"],
-                                     admin_states=admin.read_service(params["admin_dir"], s["label"]))]
+        == engines.render_fragment(params, s, admin.read_service(params["admin_dir"], s["label"]))]
     engines.change(module, engine, params["config_file"], params["content"], services=in_force)
 
 

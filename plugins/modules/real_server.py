@@ -204,7 +204,7 @@ def apply_haproxy(module, svc, states, changes):
     runtime. Returns whether HAProxy was reloaded."""
     params = module.params
     path = os.path.join(params["fragment_dir"], svc["label"] + engines.ENGINES["haproxy"]["suffix"])
-    desired = haproxy.render_service(svc, states)
+    desired = engines.render_fragment(params, svc, states)
     files = {path: desired} if engines.read_text(path) != desired else {}
     if files:
         engines.validate(module, "haproxy", files)
@@ -266,7 +266,7 @@ def apply_keepalived(module, svc, states, changes):
     (confirm_timeout)."""
     params = module.params
     path = os.path.join(params["fragment_dir"], svc["label"] + engines.ENGINES["keepalived"]["suffix"])
-    desired = keepalived.render_service(svc, params["amqp_checker"], admin_states=states)
+    desired = engines.render_fragment(params, svc, states)
     if engines.read_text(path) not in (None, desired):
         engines.validate(module, "keepalived", {path: desired})
         engines.put_files(module, {path: desired})

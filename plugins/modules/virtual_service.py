@@ -122,7 +122,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lbstack.rabbitmq.plugins.module_utils import engine as engines
-from ansible_collections.lbstack.rabbitmq.plugins.module_utils import admin, haproxy, keepalived, model
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import admin, keepalived, model
 
 
 def main():
@@ -157,9 +157,7 @@ def main():
     engines.fill_defaults(params, engine)
     desired = None
     if svc is not None:
-        states = admin.read_service(params["admin_dir"], svc["label"])
-        desired = (haproxy.render_service(svc, states) if engine == "haproxy"
-                   else keepalived.render_service(svc, params["amqp_checker"], admin_states=states))
+        desired = engines.render_fragment(params, svc, admin.read_service(params["admin_dir"], svc["label"]))
     path = os.path.join(params["fragment_dir"], params["label"] + engines.ENGINES[engine]["suffix"])
     # The balancer keeps each service's model for the day-2 modules (real_server, lb_info).
     # A service that moved to the other engine keeps them when its old fragment goes.
