@@ -214,6 +214,7 @@ LOAD_BALANCER = {
     "load_balancer_ipvs_sync_refresh_period": _number(1, 3600),
     "load_balancer_ipvs_sync_retries": _number(0, 3),
     "load_balancer_ipvs_sync_sock_size": _number(0, 67108864),
+    "load_balancer_ipvs_expire_nodest_conn": _bool,
     "load_balancer_haproxy_maxconn": _number(1, 10000000),
     "load_balancer_engine_check_interval": _number(1, 3600),
     "load_balancer_haproxy_alive_port": _port(),
