@@ -47,8 +47,8 @@ def probe(target, timeout, source_port=None, send=None):
 
 
 def port_range(text):
-    low, _, high = text.partition("-")
-    return range(int(low), int(high or low) + 1)
+    bounds = text.split("-", 1)
+    return range(int(bounds[0]), int(bounds[-1]) + 1)
 
 
 def main():
