@@ -142,9 +142,9 @@ def _firewall_step(action, name, addresses=(), ports=()):
     if action == "remove_firewall_rule":
         command = 'Remove-NetFirewallRule -Name "%s"' % name
     else:
+        cmdlet = "New-NetFirewallRule" if action == "add_firewall_rule" else "Set-NetFirewallRule"
         command = ('%s -Name "%s" -Direction Inbound -Action Allow -Protocol TCP -LocalAddress %s -LocalPort %s'
-                   ' -Profile Any' % ("New-NetFirewallRule" if action == "add_firewall_rule" else "Set-NetFirewallRule",
-                                     name, ",".join(addresses), ",".join(str(p) for p in ports)))
+                   ' -Profile Any' % (cmdlet, name, ",".join(addresses), ",".join(str(p) for p in ports)))
     return {"action": action, "name": name, "addresses": list(addresses), "ports": list(ports), "command": command}
 
 
@@ -256,5 +256,5 @@ def plan(facts, vips, lan, loopback="loopback", state="present", managed=None, p
 def guide_commands(vips, lan, loopback):
     """The netsh commands of the guide's step 3 for these VIPs (what an operator
     types by hand), for comparison with a plan's commands."""
-    return [_set_step(*item)["command"] for item in wanted_settings(_vips(vips), _name("lan", lan),
-                                                                     _name("loopback", loopback))]
+    settings = wanted_settings(_vips(vips), _name("lan", lan), _name("loopback", loopback))
+    return [_set_step(*item)["command"] for item in settings]

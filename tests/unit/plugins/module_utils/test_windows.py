@@ -30,7 +30,8 @@ FRESH = {"loopback": {"name": "loopback", "present": False, "ours": False}, "add
                         "ipv6": {"net": {"weakhostreceive": "disabled", "weakhostsend": "disabled", "dadtransmits": 1}}}}
 
 
-def converged(vips=VIPS):
+def converged(vips=None):
+    vips = VIPS if vips is None else vips
     settings = {"weakhostreceive": "enabled", "weakhostsend": "enabled", "dadtransmits": 0}
     bindings = {"ms_tcpip": bool(vips.get("ipv4")), "ms_tcpip6": bool(vips.get("ipv6")), "ms_server": False,
                 "ms_msclient": False, "ms_pacer": False, "ms_lltdio": False, "ms_rspndr": False}
