@@ -26,6 +26,7 @@ ARGSPEC = dict(
     services=dict(type="list", elements="raw"),
     load_balancers_group=dict(type="str", default="load_balancers"),
     rabbitmq_group=dict(type="str", default="rabbitmq"),
+    windows_group=dict(type="str", default="windows_real_servers"),
     roles=dict(type="list", elements="str", choices=list(ROLES), default=list(ROLES)),
 )
 
@@ -95,7 +96,21 @@ def check_role_settings(var, balancers, brokers, roles=None):
                                  values.get("rabbitmq_cluster_tls_ca_certificates"))
 
 
-def compute_model(var, groups, balancers_group, brokers_group, services, source, roles=None):
+def check_windows_hosts(groups, windows_group, balancers_group, brokers_group):
+    """Windows real servers are prepared (real_server_windows) but run no role
+    of the Linux hosts: none may be a broker or a load balancer."""
+    windows = set(groups.get(windows_group) or [])
+    for group in (brokers_group, balancers_group):
+        both = sorted(windows & set(groups.get(group) or []))
+        if both:
+            raise model.ModelError(
+                windows_group, "%s %s also in group %s: the collection installs no RabbitMQ and no load balancer"
+                " on Windows (a Windows host is a Direct Routing real server only; take it out of %s)"
+                % (", ".join(both), "is" if len(both) == 1 else "are", group, group))
+
+
+def compute_model(var, groups, balancers_group, brokers_group, services, source, roles=None,
+                  windows_group="windows_real_servers"):
     """The normalized model, checked by every rule that needs the inventory.
 
     ``var(host, name, default=None)`` reads one host variable (or fact),
@@ -106,6 +121,7 @@ def compute_model(var, groups, balancers_group, brokers_group, services, source,
     """
     balancers = list(groups.get(balancers_group, []))
     brokers = list(groups.get(brokers_group, []))
+    check_windows_hosts(groups, windows_group, balancers_group, brokers_group)
     for host in balancers + brokers:
         facts = var(host, "ansible_facts") or {}
         if facts.get("distribution"):
@@ -165,7 +181,8 @@ class ActionModule(ActionBase):
             services = var(source, "lbstack_virtual_services", [])
         try:
             normalized, inventory = compute_model(var, groups, args["load_balancers_group"],
-                                                  args["rabbitmq_group"], services, source, args["roles"])
+                                                  args["rabbitmq_group"], services, source, args["roles"],
+                                                  args["windows_group"])
         except model.ModelError as exc:
             result.update(failed=True, msg=str(exc), field=exc.field)
             return result

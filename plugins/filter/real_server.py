@@ -7,7 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
+from ansible.errors import AnsibleFilterError
+from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model, windows
 
 
 def real_server_vips(services, address):
@@ -110,6 +111,23 @@ def unit_stop_commands(lines):
     return out
 
 
+def real_server_dr_ports(services, address):
+    """The TCP ports of the Direct Routing services in which ``address`` is a real server, sorted."""
+    return windows.dr_ports(services, address)
+
+
+def windows_real_server_plan(facts, vips, lan, loopback="loopback", state="present", managed=None, ports=(),
+                             firewall=True, firewall_rule="lbstack-real-server-dr"):
+    """The steps that prepare a Windows real server (module_utils/windows.py):
+    ``facts`` from lbstack.rabbitmq.win_dr_real_server_info, ``vips`` from
+    real_server_vips, ``ports`` from real_server_dr_ports. Bad input fails
+    with the field's name."""
+    try:
+        return windows.plan(facts, vips, lan, loopback, state, managed, ports, firewall, firewall_rule)
+    except windows.PlanError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
 class FilterModule(object):
     def filters(self):
         return {"real_server_vips": real_server_vips,
@@ -117,4 +135,6 @@ class FilterModule(object):
                 "firewalld_redirect_rules": firewalld_redirect_rules,
                 "unit_stop_commands": unit_stop_commands,
                 "real_server_sysctls": real_server_sysctls,
-                "nft_layout": nft_layout}
+                "nft_layout": nft_layout,
+                "real_server_dr_ports": real_server_dr_ports,
+                "windows_real_server_plan": windows_real_server_plan}

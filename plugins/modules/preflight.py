@@ -47,6 +47,12 @@ options:
     description: Inventory group of the brokers; its first host gives C(rabbitmq_cluster_heartbeat).
     type: str
     default: rabbitmq
+  windows_group:
+    description:
+      - Inventory group of the Windows real servers (prepared by the C(real_server_windows) role); none of
+        its hosts may be in O(rabbitmq_group) or O(load_balancers_group).
+    type: str
+    default: windows_real_servers
   roles:
     description:
       - Whose variables to check - C(load_balancer) on the load balancers, C(firewall) on both groups,

@@ -15,7 +15,11 @@ from ansible_collections.lbstack.rabbitmq.plugins.module_utils import model
 ROOT = Path(__file__).resolve().parents[3]
 CODENAMES = {("Debian", "12"): "bookworm", ("Debian", "13"): "trixie"}
 SUPPORTED = sorted((name, major) for name, majors in model.SUPPORTED_PLATFORMS.items() for major in majors)
-ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "meta" / "main.yml").exists())
+# Roles for the Linux hosts; real_server_windows names the Windows releases the
+# guide supports (Server 2012 and later), checked below.
+WINDOWS_ROLES = ["real_server_windows"]
+ROLES = sorted(p.name for p in (ROOT / "roles").iterdir()
+               if (p / "meta" / "main.yml").exists() and p.name not in WINDOWS_ROLES)
 
 
 def test_debian_13_is_supported_and_12_is_kept():
@@ -28,6 +32,13 @@ def test_galaxy_metadata_names_the_supported_platforms(role):
     named = sorted((entry["name"], version) for entry in meta["galaxy_info"]["platforms"]
                    for version in entry["versions"])
     assert named == sorted((name, CODENAMES[(name, major)]) for name, major in SUPPORTED)
+
+
+@pytest.mark.parametrize("role", WINDOWS_ROLES)
+def test_windows_roles_name_windows_server_2012_and_later(role):
+    meta = yaml.safe_load((ROOT / "roles" / role / "meta" / "main.yml").read_text())
+    assert [entry["name"] for entry in meta["galaxy_info"]["platforms"]] == ["Windows"]
+    assert meta["galaxy_info"]["platforms"][0]["versions"][0] == "2012"
 
 
 def test_rabbitmq_cluster_has_one_variable_file_per_platform_with_the_same_keys():
