@@ -103,14 +103,10 @@ def _binding_step(adapter, component, enabled):
                        % ("Enable" if enabled else "Disable", adapter, component)}
 
 
-def _netsh_value(value):
-    return str(value)
-
-
 def _set_step(family, adapter, setting, value):
     return {"action": "set_interface", "family": family, "adapter": adapter, "setting": setting,
             "value": value,
-            "command": 'netsh interface %s set interface "%s" %s=%s' % (family, adapter, setting, _netsh_value(value))}
+            "command": 'netsh interface %s set interface "%s" %s=%s' % (family, adapter, setting, value)}
 
 
 def _address_step(action, family, adapter, address):
