@@ -418,7 +418,11 @@ def start_vm(name, ip4, ip6, image_dir, fresh):
     last = int(ip4.split(".")[-1])
     append = (f"console=ttyS0 root=/dev/vda rw net.ifnames=0 quiet lbstack.host={name} "
               f"lbstack.ip4={ip4}/24 lbstack.gw4={GATEWAY4} lbstack.ip6={ip6}/64 lbstack.key={key}")
-    subprocess.run(["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-m", "768", "-smp", "2",
+    # One vCPU: with two under multi-threaded TCG, a guest kernel that patches
+    # its own code at run time (static keys, flipped when nftables first loads
+    # conntrack) can trap on the other vCPU's stale copy: one clean-clone run's
+    # director died in an "Oops: int3" (docs/lab.md).
+    subprocess.run(["qemu-system-x86_64", "-accel", "tcg", "-m", "768", "-smp", "1",
                     "-display", "none", "-serial", f"file:{VM_DIR / (name + '.console')}",
                     "-kernel", str(image_dir / "vmlinuz"), "-initrd", str(image_dir / "initrd.img"),
                     "-append", append,
