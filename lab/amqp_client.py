@@ -203,6 +203,42 @@ def stop_requested(args, first=False):
     return True
 
 
+def read_back(args, queue, events, start, attempts=6):
+    """The sequence numbers in the queue, emptying it; None if it cannot be read.
+
+    Messages are taken unacknowledged and acknowledged together at the end, so
+    a read that breaks (a broker or the queue's leader restarting at that
+    moment) returns them to the queue and the next attempt reads them all again.
+    """
+    for attempt in range(attempts):
+        conn = None
+        try:
+            conn, ch = open_channel(args, queue, attempts=5)
+            found, last = set(), None
+            while True:
+                method, _props, body = ch.basic_get(queue, auto_ack=False)
+                if method is None:
+                    break
+                found.add(int(body))
+                last = method.delivery_tag
+            if last is not None:
+                ch.basic_ack(delivery_tag=last, multiple=True)
+            conn.close()
+            return found
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            last_try = attempt + 1 == attempts
+            events.append([round(time.monotonic() - start, 3),
+                           "read back %s: %r" % ("failed" if last_try else "retried", exc)])
+            try:
+                if conn is not None and conn.is_open:
+                    conn.close()
+            except (pika.exceptions.AMQPError, OSError):
+                pass
+            if not last_try:
+                time.sleep(5)
+    return None
+
+
 def cmd_probe(args):
     """Publish with confirms every --interval seconds for --seconds (or until
     --stop-file exists), reconnecting on failure."""
@@ -267,20 +303,12 @@ def cmd_probe(args):
         consumed = list(consumer.bodies)
     # Read every message back (a fresh connection): a confirmed sequence number
     # that the consumer did not get and that is not in the queue is a lost message.
-    found = set()
     try:
         if conn is not None and conn.is_open:
             conn.close()
-        conn, ch = open_channel(args, queue, attempts=5)
-        while True:
-            method, _props, body = ch.basic_get(queue, auto_ack=True)
-            if method is None:
-                break
-            found.add(int(body))
-        conn.close()
-    except (pika.exceptions.AMQPError, OSError) as exc:
-        events.append([round(time.monotonic() - start, 3), "read back failed: %r" % (exc,)])
-        found = None
+    except (pika.exceptions.AMQPError, OSError):
+        pass
+    found = read_back(args, queue, events, start)
     if found is not None:
         found |= set(consumed)
     extra = {}
