@@ -85,8 +85,10 @@ def _feedback_checker(svc, rs, address, weight, path):
             path, svc.get("feedback", "none"), address, svc["feedback_port"], weight, svc["label"],
             rs["label"]),
         # The checker bounds each wait itself (2 s); a run that keepalived has to
-        # kill (a stalled director) counts as a failure only when its retry fails too.
-        "            misc_timeout %d" % FEEDBACK_TIMEOUT,
+        # kill (a stalled director) counts as a failure only when its retry fails
+        # too. It gets as long as the service's health check (connect_timeout),
+        # so that a director that stalls takes real servers out no sooner.
+        "            misc_timeout %d" % max(FEEDBACK_TIMEOUT, svc["connect_timeout"]),
         "            retry %d" % RETRY,
         "            delay_before_retry %s" % DELAY_BEFORE_RETRY,
         "            misc_dynamic",

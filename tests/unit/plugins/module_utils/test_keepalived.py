@@ -182,6 +182,18 @@ def test_feedback_checker_with_dynamic_weights():
         model.normalize_service(0, dict(RAW, feedback="http"), {}), CHECKER, "/opt/fc")
 
 
+def test_feedback_checker_timeout_follows_connect_timeout():
+    def timeouts(text):
+        # misc_timeout of each feedback checker (the MISC_CHECK that has misc_dynamic)
+        blocks = text.split("MISC_CHECK {")[1:]
+        return sorted(set(int(b.split("misc_timeout ")[1].split()[0]) for b in blocks if "misc_dynamic" in b))
+    assert timeouts(render(feedback="agent")) == [5]
+    # a longer health check: the feedback checker waits as long
+    assert timeouts(render(feedback="agent", connect_timeout=10)) == [10]
+    # a shorter one: still at least 5 s
+    assert timeouts(render(feedback="agent", connect_timeout=2)) == [5]
+
+
 def test_table_problems_leave_agent_driven_weights_alone():
     table = keepalived.parse_ipvsadm(TABLE.replace("Route   100", "Route   37"))
     assert keepalived.table_problems([dr_service(feedback="agent")], table, set()) == []
