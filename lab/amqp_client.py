@@ -185,11 +185,7 @@ class Consumer(threading.Thread):
                 conn.close()
             except (pika.exceptions.AMQPError, OSError):
                 self.failures += 1
-                try:
-                    if conn is not None and conn.is_open:
-                        conn.close()
-                except Exception:
-                    pass
+                close_quietly(conn)
                 self.stop.wait(0.2)
 
 
@@ -201,6 +197,15 @@ def stop_requested(args, first=False):
         os.unlink(args.stop_file)
         return False
     return True
+
+
+def close_quietly(conn):
+    """Close a connection that may already be broken or closed."""
+    try:
+        if conn is not None and conn.is_open:
+            conn.close()
+    except Exception:  # pylint: disable=broad-except
+        pass
 
 
 def read_back(args, queue, events, start, attempts=6):
@@ -229,11 +234,7 @@ def read_back(args, queue, events, start, attempts=6):
             last_try = attempt + 1 == attempts
             events.append([round(time.monotonic() - start, 3),
                            "read back %s: %r" % ("failed" if last_try else "retried", exc)])
-            try:
-                if conn is not None and conn.is_open:
-                    conn.close()
-            except (pika.exceptions.AMQPError, OSError):
-                pass
+            close_quietly(conn)
             if not last_try:
                 time.sleep(5)
     return None
@@ -285,11 +286,7 @@ def cmd_probe(args):
         except (pika.exceptions.AMQPError, OSError) as exc:
             failures += 1
             events.append([round(time.monotonic() - start, 3), "failed: %r" % (exc,)])
-            try:
-                if conn is not None and conn.is_open:
-                    conn.close()
-            except Exception:
-                pass
+            close_quietly(conn)
             conn = ch = None
         delay = args.interval - (time.monotonic() - tick)
         if delay > 0:
@@ -303,11 +300,7 @@ def cmd_probe(args):
         consumed = list(consumer.bodies)
     # Read every message back (a fresh connection): a confirmed sequence number
     # that the consumer did not get and that is not in the queue is a lost message.
-    try:
-        if conn is not None and conn.is_open:
-            conn.close()
-    except (pika.exceptions.AMQPError, OSError):
-        pass
+    close_quietly(conn)
     found = read_back(args, queue, events, start)
     if found is not None:
         found |= set(consumed)
