@@ -208,17 +208,42 @@ def close_quietly(conn):
         pass
 
 
+def wait_no_consumers(ch, queue, events, start, timeout):
+    """Wait (up to ``timeout`` seconds) until ``queue`` has no consumer.
+
+    A consumer whose client is gone but whose connection the broker still
+    believes open (its path ran through a balancer that died or lost the VIP)
+    keeps the messages delivered to it unacknowledged, out of the queue's
+    reach, until the broker closes that connection (missed heartbeats); they
+    then go back to the queue. Reading the queue before that would count them
+    as lost. Returns the seconds waited."""
+    began = time.monotonic()
+    while True:
+        consumers = ch.queue_declare(queue=queue, passive=True).method.consumer_count
+        waited = round(time.monotonic() - began, 1)
+        if consumers == 0 or waited >= timeout:
+            break
+        time.sleep(1)
+    if waited:
+        events.append([round(time.monotonic() - start, 3),
+                       "read back waited %.1f s for the queue's consumers to go (%d left)" % (waited, consumers)])
+    return waited
+
+
 def read_back(args, queue, events, start, attempts=6):
-    """The sequence numbers in the queue, emptying it; None if it cannot be read.
+    """The sequence numbers in the queue, emptying it (None if it cannot be
+    read), and the seconds waited for its consumers to go.
 
     Messages are taken unacknowledged and acknowledged together at the end, so
     a read that breaks (a broker or the queue's leader restarting at that
     moment) returns them to the queue and the next attempt reads them all again.
+    The read starts once the queue has no consumers (wait_no_consumers).
     """
     for attempt in range(attempts):
         conn = None
         try:
             conn, ch = open_channel(args, queue, attempts=5)
+            waited = wait_no_consumers(ch, queue, events, start, args.consumer_wait)
             found, last = set(), None
             while True:
                 method, _props, body = ch.basic_get(queue, auto_ack=False)
@@ -229,7 +254,7 @@ def read_back(args, queue, events, start, attempts=6):
             if last is not None:
                 ch.basic_ack(delivery_tag=last, multiple=True)
             conn.close()
-            return found
+            return found, waited
         except (pika.exceptions.AMQPError, OSError) as exc:
             last_try = attempt + 1 == attempts
             events.append([round(time.monotonic() - start, 3),
@@ -237,7 +262,7 @@ def read_back(args, queue, events, start, attempts=6):
             close_quietly(conn)
             if not last_try:
                 time.sleep(5)
-    return None
+    return None, None
 
 
 def cmd_probe(args):
@@ -301,7 +326,7 @@ def cmd_probe(args):
     # Read every message back (a fresh connection): a confirmed sequence number
     # that the consumer did not get and that is not in the queue is a lost message.
     close_quietly(conn)
-    found = read_back(args, queue, events, start)
+    found, waited = read_back(args, queue, events, start)
     if found is not None:
         found |= set(consumed)
     extra = {}
@@ -309,7 +334,7 @@ def cmd_probe(args):
         extra = dict(consumed=len(consumed), duplicates=len(consumed) - len(set(consumed)),
                      consumer_reconnects=max(consumer.connects - 1, 0), consumer_failures=consumer.failures)
     out(sent=sent, confirmed=len(confirmed), confirmed_last_connection=since_connect, connects=connects, reconnects=max(connects - 1, 0),
-        failures=failures, lost=len(confirmed - found) if found is not None else None,
+        failures=failures, lost=len(confirmed - found) if found is not None else None, consumer_wait=waited,
         gaps=gaps, longest_gap=max(gaps) if gaps else 0.0, interval=args.interval, events=events,
         seconds=round(time.monotonic() - start, 1), host=args.host, **extra)
     return 0
@@ -430,6 +455,9 @@ def main():
                        help="probe, hold, churn: stop early once this file exists (removed at the start)")
         p.add_argument("--consumer", action="store_true",
                        help="probe: a consumer reads the queue through the VIP meanwhile")
+        p.add_argument("--consumer-wait", type=float, default=180,
+                       help="probe: at most this many seconds to wait, before reading the queue back, for "
+                            "consumers left by a dead path to be closed by the broker")
         p.add_argument("--connections", type=int, default=100)
         p.add_argument("--every", type=float, default=1.0, help="hold: seconds between two uses of a connection")
         p.add_argument("--ready-file", default=None, help="hold: written once every connection is open")
