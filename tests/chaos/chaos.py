@@ -222,6 +222,7 @@ def run_case(mode, case):
         return None
     restored(mode)
     time.sleep(3)
+    probes_started = time.monotonic()
     procs = bench.probes(1, "chaos." + case.__name__, consumer=True)
     time.sleep(5)
     start = time.monotonic()
@@ -238,7 +239,9 @@ def run_case(mode, case):
            "gap": report["longest_gap"], "consumer_wait": report.get("consumer_wait") or 0.0,
            "seconds": round(time.monotonic() - start)}
     row["ok"] = met and lost == 0
-    print(json.dumps(row), flush=True)
+    # The clients' own events (connects, failures, with seconds since they started)
+    # go to the log only: they say when in the case a reconnect happened.
+    print(json.dumps(dict(row, events=report["events"], started=round(start - probes_started, 1))), flush=True)
     return row
 
 
