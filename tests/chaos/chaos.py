@@ -239,9 +239,10 @@ def run_case(mode, case):
            "gap": report["longest_gap"], "consumer_wait": report.get("consumer_wait") or 0.0,
            "seconds": round(time.monotonic() - start)}
     row["ok"] = met and lost == 0
-    # The clients' own events (connects, failures, with seconds since they started)
-    # go to the log only: they say when in the case a reconnect happened.
-    print(json.dumps(dict(row, events=report["events"], started=round(start - probes_started, 1))), flush=True)
+    # The clients' own events (connects, failures; seconds since the clients
+    # started, and the case began case_began_after seconds in) go to the log
+    # only: they say when in the case a reconnect happened.
+    print(json.dumps(dict(row, events=report["events"], case_began_after=round(start - probes_started, 1))), flush=True)
     return row
 
 
