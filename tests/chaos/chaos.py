@@ -40,6 +40,8 @@ from bench import CLIENT, CREDS, LABCTL, LB1, LB2, VIP, run, ssh  # noqa: E402  
 LB_NAMES = {LB1: "lb1", LB2: "lb2"}
 LB6 = {LB1: "2001:db8:18::11", LB2: "2001:db8:18::12"}
 CHURN_STOP = "/tmp/lbstack-chaos-churn.stop"
+# Seconds the clients run before each case breaks anything.
+CLIENTS_LEAD = 5
 # Every packet from the peer dropped before anything else sees it (VRRP, and
 # IPVS sync on a Direct Routing pair): the pair is partitioned, the clients are not.
 PARTITION = """nft -f - <<'EOF'
@@ -222,9 +224,8 @@ def run_case(mode, case):
         return None
     restored(mode)
     time.sleep(3)
-    probes_started = time.monotonic()
     procs = bench.probes(1, "chaos." + case.__name__, consumer=True)
-    time.sleep(5)
+    time.sleep(CLIENTS_LEAD)
     start = time.monotonic()
     try:
         outcome = case(mode)
@@ -240,9 +241,9 @@ def run_case(mode, case):
            "seconds": round(time.monotonic() - start)}
     row["ok"] = met and lost == 0
     # The clients' own events (connects, failures; seconds since the clients
-    # started, and the case began case_began_after seconds in) go to the log
-    # only: they say when in the case a reconnect happened.
-    print(json.dumps(dict(row, events=report["events"], case_began_after=round(start - probes_started, 1))), flush=True)
+    # started, CLIENTS_LEAD before the case) go to the log only: they say when
+    # in the case a reconnect happened.
+    print(json.dumps(dict(row, events=report["events"])), flush=True)
     return row
 
 
