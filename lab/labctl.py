@@ -66,7 +66,8 @@ GROUP_OPTIONS = {
     # the brokers' Erlang VMs (rabbitmqctl on all three at once) held the
     # master's keepalived off the CPU for 0.25 s, longer than the backup's
     # master-down interval (measured on the bridge: gaps of 0.23-0.25 s between
-    # lb1's adverts in 2 of 3 site.yml runs, none in 6 runs with this share).
+    # lb1's adverts in 2 of 4 site.yml runs, none above 0.09 s in 6 runs with
+    # this share).
     # A balancer's container gets the CPU whenever it wants it, as a dedicated
     # machine would; it stays small (HAProxy and keepalived), so the brokers
     # keep what they had. It is the container's own cgroup, not the machine's.
