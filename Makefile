@@ -12,7 +12,7 @@ ANSIBLE_WHEEL_VERSION := 12.3.0
 COLLECTIONS := ansible/posix community/rabbitmq
 COLL_DIR    := .collections/ansible_collections
 APT_PACKAGES := chromium fonts-dejavu-core podman runc netavark aardvark-dns slirp4netns uidmap fuse-overlayfs \
-                iptables debootstrap openssh-client rsync python3-venv \
+                iptables debootstrap openssh-client rsync python3-venv tcpdump \
                 qemu-system-x86 qemu-utils e2fsprogs
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)

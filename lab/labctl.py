@@ -518,7 +518,7 @@ def kill_container(name):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    parser.add_argument("action", choices=["image", "up", "down", "status", "kill"])
+    parser.add_argument("action", choices=["image", "up", "down", "status", "kill", "bridge"])
     parser.add_argument("host", nargs="?", help="with kill: the lab host")
     parser.add_argument("--fresh", action="store_true", help="with up: recreate the hosts")
     args = parser.parse_args()
@@ -540,6 +540,8 @@ def main():
                 os.kill(pid, 9)
         else:
             kill_container(args.host)
+    elif args.action == "bridge":
+        print(bridge_name())  # the lab's bridge on this machine, for captures
     else:
         status()
 

@@ -672,12 +672,48 @@ def publishers_until(deadline_seconds, count, queue):
             for i in range(count)]
 
 
+class AdvertCapture:
+    """The VRRP adverts crossing the lab's bridge, captured on this machine with
+    tcpdump (the kernel's timestamps): how long the master went without one is
+    the margin left before the backup's master-down timer, which a count of
+    transitions alone does not show."""
+
+    def __init__(self):
+        bridge = run(LABCTL + ["bridge"]).strip()
+        self.proc = subprocess.Popen(["tcpdump", "-i", bridge, "-n", "-tt", "-l", "ip proto 112"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    def stop(self):
+        """Per source address: (adverts seen, the gaps between them)."""
+        self.proc.terminate()
+        out = self.proc.communicate()[0]
+        return advert_gaps(out)
+
+
+def advert_gaps(tcpdump_lines):
+    """``tcpdump -tt -n`` lines of VRRP packets -> {source: (adverts, [gaps in s])}."""
+    last, seen = {}, {}
+    for line in tcpdump_lines.splitlines():
+        fields = line.split()
+        if len(fields) < 4 or fields[1] != "IP":
+            continue
+        stamp, source = float(fields[0]), fields[2]
+        count, gaps = seen.setdefault(source, (0, []))
+        if source in last:
+            gaps.append(stamp - last[source])
+        seen[source] = (count + 1, gaps)
+        last[source] = stamp
+    return seen
+
+
 def spurious(minutes, load, lbs=(LB1, LB2)):
     """VRRP transitions on the pair in ``minutes``, idle or under load (four
     publishers with confirms through the VIP, and two CPU hogs on each balancer).
-    Returns (transitions, messages published)."""
+    Returns (transitions, messages published, adverts per source as
+    advert_gaps returns them)."""
     time.sleep(10)  # a start or a failover just before has settled
     before = {h: transitions(h) for h in lbs}
+    capture = AdvertCapture()
     procs = []
     if load:
         for host in lbs:
@@ -685,11 +721,12 @@ def spurious(minutes, load, lbs=(LB1, LB2)):
                 ssh(host, HOG % core)
         procs = publishers_until(int(minutes * 60), 4, "bench.load")
     time.sleep(minutes * 60)
+    adverts = capture.stop()
     published = sum(int(p.communicate()[0].strip() or 0) for p in procs)
     if load:
         for host in lbs:
             ssh(host, "systemctl stop lbstack-bench-hog0 lbstack-bench-hog1", check=False)
-    return sum(transitions(h) - before[h] for h in lbs), published
+    return sum(transitions(h) - before[h] for h in lbs), published, adverts
 
 
 def advert_interval(mode):
@@ -697,6 +734,11 @@ def advert_interval(mode):
     lab = yaml.safe_load((ROOT / INVENTORIES[mode] / "group_vars/load_balancers.yml").read_text()) or {}
     role = yaml.safe_load((ROOT / "roles/load_balancer/defaults/main.yml").read_text())
     return float(lab.get("load_balancer_vrrp_advert_interval", role["load_balancer_vrrp_advert_interval"]))
+
+
+def master_down(interval):
+    """When the backup (the role's priority 100) takes over: 3 missed adverts plus its skew."""
+    return 3 * interval + (256 - 100) / 256.0 * interval
 
 
 def percentile(values, share):
@@ -727,7 +769,7 @@ def failover_section(mode, runs):
             statistics.median(gaps), percentile(gaps, 0.99), max(gaps), len(gaps), ", ".join("%.3f" % g for g in gaps))
 
     interval = advert_interval(mode)
-    detection = 3 * interval + (256 - 100) / 256.0 * interval
+    detection = master_down(interval)
     lines = [
         "Written by `make bench MODE=%s ONLY=failover` on %s, on the lab: VRRP adverts every %g s (the backup "
         "takes over after 3 missed adverts plus its skew, about %.2f s). A client publishes with confirms every "
@@ -749,12 +791,18 @@ def spurious_section(mode, condition, minutes):
     (wait_restored if mode == "l7_snat" else wait_restored_dr)()
     lbs = (LB1, LB2)
     stalls_before = {h: stalls(h) for h in lbs}
-    count, published = spurious(minutes, condition == "load", lbs)
+    count, published, adverts = spurious(minutes, condition == "load", lbs)
     stalled = sum(stalls(h) - stalls_before[h] for h in lbs)
+    interval = advert_interval(mode)
+    # Only the master advertises.
+    sender, (sent, gaps) = max(adverts.items(), key=lambda item: item[1][0])
+    detection = master_down(interval)
     lines = [
         "Written by `make bench MODE=%s ONLY=spurious CONDITION=%s MINUTES=%g` on %s, on the lab: VRRP adverts "
         "every %g s. %s A stall is keepalived reporting that one of its timers ran late (`A thread timer "
-        "expired`), that is its process was not scheduled in time."
+        "expired`), that is its process was not scheduled in time. The gaps are between the master's adverts "
+        "as they cross the lab's bridge (tcpdump on the lab machine, kernel timestamps): the margin left "
+        "before the backup would take over."
         % (mode, condition, minutes, datetime.date.today().isoformat(), advert_interval(mode),
            "Load: four publishers with confirms through the VIP, as fast as the confirms come, and two CPU "
            "hogs on each balancer (as many as the lab machine has cores)." if condition == "load" else "Idle: no traffic."),
@@ -763,6 +811,10 @@ def spurious_section(mode, condition, minutes):
         "|---|---|---|",
         "| VRRP transitions on the pair in %g min, %s | %d | 0 |" % (minutes, condition, count),
         "| keepalived stalls (timers run late) on the pair | %d | |" % stalled,
+        "| adverts from the master (%s) seen on the lab bridge | %d | |" % (sender, sent),
+        "| longest gap between its adverts (the backup takes over after %.2f s) | %.3f s | < %.2f s |"
+        % (detection, max(gaps), detection),
+        "| gaps above twice the advert interval | %d | |" % sum(1 for g in gaps if g > 2 * interval),
     ]
     if condition == "load":
         lines.append("| messages published with confirms through the VIP meanwhile | %d | |" % published)
