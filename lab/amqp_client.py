@@ -347,11 +347,24 @@ def cmd_hold(args):
     # end: another hold that ends first must not delete the queue this one uses.
     queue = args.queue or "lbstack.hold.%d" % os.getpid()
     stop_requested(args, first=True)
+    if args.ready_file and os.path.exists(args.ready_file):
+        os.remove(args.ready_file)  # left by an earlier hold
     raise_open_files(args.connections + 64)
     start = time.monotonic()
     chans = []
+    # An open that fails is tried again (--open-attempts, a second apart) and
+    # counted: what a hold measures is whether open connections survive.
+    open_retries = 0
     for _index in range(args.connections):
-        chans.append(open_channel(args, queue))
+        for attempt in range(1, args.open_attempts + 1):
+            try:
+                chans.append(open_channel(args, queue))
+                break
+            except (pika.exceptions.AMQPError, OSError):
+                if attempt == args.open_attempts:
+                    raise
+                open_retries += 1
+                time.sleep(1)
     if args.ready_file:
         with open(args.ready_file, "w", encoding="utf-8") as handle:
             handle.write("%d\n" % len(chans))
@@ -383,7 +396,7 @@ def cmd_hold(args):
     survivors = args.connections - len(broken)
     if not args.queue:
         delete_queue(args, queue)
-    out(connections=args.connections, survived=survivors,
+    out(connections=args.connections, survived=survivors, open_retries=open_retries,
         share=round(survivors / float(args.connections), 4), seconds=round(time.monotonic() - start, 1))
     return 0
 
@@ -461,6 +474,8 @@ def main():
         p.add_argument("--connections", type=int, default=100)
         p.add_argument("--every", type=float, default=1.0, help="hold: seconds between two uses of a connection")
         p.add_argument("--ready-file", default=None, help="hold: written once every connection is open")
+        p.add_argument("--open-attempts", type=int, default=1,
+                       help="hold: tries to open each connection, a second apart (the retries are reported)")
     args = parser.parse_args()
     if args.command in ("publish", "consume") and not args.queue:
         parser.error("--queue is required")
