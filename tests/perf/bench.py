@@ -679,15 +679,20 @@ class AdvertCapture:
     transitions alone does not show."""
 
     def __init__(self):
+        import tempfile
         bridge = run(LABCTL + ["bridge"]).strip()
-        self.proc = subprocess.Popen(["tcpdump", "-i", bridge, "-n", "-tt", "-l", "ip proto 112"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        # Into a file: a pipe read only at the end fills after a few hundred
+        # lines, and tcpdump then blocks and the kernel drops the rest.
+        self.out = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(["tcpdump", "-i", bridge, "-n", "-tt", "ip proto 112"],
+                                     stdout=self.out, stderr=subprocess.DEVNULL, text=True)
 
     def stop(self):
         """Per source address: (adverts seen, the gaps between them)."""
         self.proc.terminate()
-        out = self.proc.communicate()[0]
-        return advert_gaps(out)
+        self.proc.wait()
+        self.out.seek(0)
+        return advert_gaps(self.out.read())
 
 
 def advert_gaps(tcpdump_lines):
