@@ -51,6 +51,8 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -370,8 +372,6 @@ def agent_poll(port):
 
 def main_agent(args, pollers=100, polls_each=50, interval=0.1):
     """p50/p99 reply latency under ``pollers`` concurrent pollers, and CPU per 1000 polls."""
-    import tempfile
-    import threading
     with tempfile.TemporaryDirectory() as tmp:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -679,7 +679,6 @@ class AdvertCapture:
     transitions alone does not show."""
 
     def __init__(self):
-        import tempfile
         bridge = run(LABCTL + ["bridge"]).strip()
         # Into a file: a pipe read only at the end fills after a few hundred
         # lines, and tcpdump then blocks and the kernel drops the rest.
