@@ -658,7 +658,14 @@ def idle(minutes):
 
 
 # A CPU hog on a balancer (one per core of the lab machine), as a busy host would have.
-HOG = "systemd-run --unit=lbstack-bench-hog%d --collect sh -c 'while :; do :; done'"
+# A CPU hog on a balancer, busy a quarter of the time (5 ms in every 20): two on
+# each balancer ask for one of the lab machine's two cores in all. Busy all the
+# time they would take both: the balancers' containers get a far larger CPU
+# share than the brokers' (lab/labctl.py), and the brokers, starved, answered no
+# publisher (a 30-minute run published nothing).
+HOG = ("systemd-run --unit=lbstack-bench-hog%d --collect python3 -c "
+       "'exec(\"import time\\nwhile True:\\n end = time.monotonic() + 0.005\\n"
+       " while time.monotonic() < end: pass\\n time.sleep(0.015)\")'")
 
 
 def publishers_until(deadline_seconds, count, queue):
