@@ -719,7 +719,8 @@ def advert_gaps(tcpdump_lines):
 
 def spurious(minutes, load, lbs=(LB1, LB2)):
     """VRRP transitions on the pair in ``minutes``, idle or under load (four
-    publishers with confirms through the VIP, and two CPU hogs on each balancer).
+    publishers with confirms through the VIP, and two CPU hogs on each balancer,
+    each busy a quarter of the time).
     Returns (transitions, messages published, adverts per source as
     advert_gaps returns them)."""
     time.sleep(10)  # a start or a failover just before has settled
@@ -816,7 +817,8 @@ def spurious_section(mode, condition, minutes):
         "before the backup would take over."
         % (mode, condition, minutes, datetime.date.today().isoformat(), advert_interval(mode),
            "Load: four publishers with confirms through the VIP, as fast as the confirms come, and two CPU "
-           "hogs on each balancer (as many as the lab machine has cores)." if condition == "load" else "Idle: no traffic."),
+           "hogs on each balancer, each busy 5 ms in every 20 (one of the lab machine's two cores in all)."
+           if condition == "load" else "Idle: no traffic."),
         "",
         "| figure | result | target |",
         "|---|---|---|",
