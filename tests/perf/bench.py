@@ -48,6 +48,7 @@ import os
 import random
 import re
 import socket
+import shlex
 import statistics
 import subprocess
 import sys
@@ -657,15 +658,19 @@ def idle(minutes):
     return sum(transitions(h) - before[h] for h in (LB1, LB2))
 
 
-# A CPU hog on a balancer (one per core of the lab machine), as a busy host would have.
-# A CPU hog on a balancer, busy a quarter of the time (5 ms in every 20): two on
-# each balancer ask for one of the lab machine's two cores in all. Busy all the
-# time they would take both: the balancers' containers get a far larger CPU
-# share than the brokers' (lab/labctl.py), and the brokers, starved, answered no
+# A CPU hog on a balancer, busy HOG_BUSY_MS in every HOG_PERIOD_MS: two on each
+# balancer ask for one of the lab machine's two cores in all. Busy all the time
+# they would take both: the balancers' containers get a far larger CPU share
+# than the brokers' (lab/labctl.py), and the brokers, starved, answered no
 # publisher (a 30-minute run published nothing).
-HOG = ("systemd-run --unit=lbstack-bench-hog%d --collect python3 -c "
-       "'exec(\"import time\\nwhile True:\\n end = time.monotonic() + 0.005\\n"
-       " while time.monotonic() < end: pass\\n time.sleep(0.015)\")'")
+HOG_BUSY_MS, HOG_PERIOD_MS = 5, 20
+HOG_PROGRAM = ("import time\n"
+               "while True:\n"
+               "    end = time.monotonic() + %g\n"
+               "    while time.monotonic() < end:\n"
+               "        pass\n"
+               "    time.sleep(%g)\n" % (HOG_BUSY_MS / 1000, (HOG_PERIOD_MS - HOG_BUSY_MS) / 1000))
+HOG = "systemd-run --unit=lbstack-bench-hog%d --collect python3 -c " + shlex.quote(HOG_PROGRAM)
 
 
 def publishers_until(deadline_seconds, count, queue):
@@ -804,6 +809,9 @@ def spurious_section(mode, condition, minutes):
     lbs = (LB1, LB2)
     stalls_before = {h: stalls(h) for h in lbs}
     count, published, adverts = spurious(minutes, condition == "load", lbs)
+    if condition == "load" and not published:
+        # No traffic crossed the pair: not a run under load, whatever it counted.
+        raise SystemExit("bench: the load's publishers published nothing through the VIP; no figures written")
     stalled = sum(stalls(h) - stalls_before[h] for h in lbs)
     interval = advert_interval(mode)
     # Only the master advertises.
@@ -817,8 +825,8 @@ def spurious_section(mode, condition, minutes):
         "before the backup would take over."
         % (mode, condition, minutes, datetime.date.today().isoformat(), advert_interval(mode),
            "Load: four publishers with confirms through the VIP, as fast as the confirms come, and two CPU "
-           "hogs on each balancer, each busy 5 ms in every 20 (one of the lab machine's two cores in all)."
-           if condition == "load" else "Idle: no traffic."),
+           "hogs on each balancer, each busy %d ms in every %d (one of the lab machine's two cores in all)."
+           % (HOG_BUSY_MS, HOG_PERIOD_MS) if condition == "load" else "Idle: no traffic."),
         "",
         "| figure | result | target |",
         "|---|---|---|",
